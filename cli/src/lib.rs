@@ -1,0 +1,1 @@
+//! Async ZooKeeper client library (being written).

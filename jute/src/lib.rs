@@ -1,0 +1,40 @@
+//! ZooKeeper's jute records: the client protocol, the txn records, and the
+//! on-disk and quorum records, encoded exactly as Apache ZooKeeper's
+//! `BinaryOutputArchive` writes them.
+//!
+//! Invariants:
+//! - No I/O and no tokio runtime: this crate only turns bytes into records and back.
+//! - Every length read from the wire is checked against the bytes remaining
+//!   *before* anything is allocated, so hostile input can never make us allocate
+//!   more than the frame it arrived in.
+//! - `read(write(x)) == x` for every record (proptest-checked in `tests/`).
+
+pub mod data;
+pub mod error_code;
+pub mod frame;
+pub mod multi;
+pub mod op_code;
+pub mod persistence;
+pub mod prim;
+pub mod proto;
+pub mod quorum;
+pub mod txn;
+
+pub use error_code::ErrorCode;
+pub use frame::{FrameCodec, DEFAULT_MAX_BUFFER};
+pub use op_code::OpCode;
+pub use prim::{JuteError, Record};
+
+use bytes::{Bytes, BytesMut};
+
+/// Serializes a record into a fresh buffer.
+pub fn to_bytes<R: Record>(record: &R) -> Bytes {
+    let mut buf = BytesMut::new();
+    record.write(&mut buf);
+    buf.freeze()
+}
+
+/// Deserializes one record from the start of `bytes`; trailing bytes are left in place.
+pub fn from_bytes<R: Record>(bytes: &mut Bytes) -> Result<R, JuteError> {
+    R::read(bytes)
+}

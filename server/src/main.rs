@@ -1,0 +1,2 @@
+//! The `zkserver` binary (being written).
+fn main() {}

@@ -1,0 +1,151 @@
+//! The single-writer task: owns the [`core::Server`](crate::core::Server),
+//! feeds it inputs from every connection in arrival order, and delivers its
+//! outputs to the connections' outbound queues.
+//!
+//! Invariants:
+//! - Only this task touches the core, so the core needs no locks.
+//! - Every queue is bounded: the inbound queue by `RUNNER_QUEUE_LEN`, each
+//!   connection's outbound queue by the capacity its connection chose. A
+//!   connection whose outbound queue is full is closed rather than allowed to
+//!   stall every other client (a client that stops reading is a dead client).
+
+use crate::core::{ConnId, Input, Output, Server, ServerStats};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot};
+
+/// Messages from the connections and admin surfaces to the runner.
+#[derive(Debug)]
+pub enum RunnerMsg {
+    /// A connection was accepted; `out` is its outbound queue.
+    Open { conn: ConnId, peer: IpAddr, out: mpsc::Sender<ConnCommand> },
+    /// A frame arrived on `conn`.
+    Frame { conn: ConnId, frame: Bytes },
+    /// The connection ended.
+    Closed { conn: ConnId },
+    /// A consistent snapshot of the server's figures is wanted.
+    Stats { reply: oneshot::Sender<ServerStats> },
+    /// A four-letter word that needs the core's state (`dump`, `wchs`, `wchc`,
+    /// `wchp`, `crst`, `srst`): the core formats it.
+    Command { word: String, reply: oneshot::Sender<String> },
+}
+
+/// What a connection task is told to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnCommand {
+    /// Write this frame (already length-prefixed).
+    Send(Bytes),
+    /// Flush, then close; the reason is logged.
+    Close(String),
+}
+
+/// Capacity of the runner's inbound queue.
+pub const RUNNER_QUEUE_LEN: usize = 4096;
+
+/// Handle the I/O side uses to reach the runner.
+#[derive(Debug, Clone)]
+pub struct RunnerHandle {
+    pub tx: mpsc::Sender<RunnerMsg>,
+}
+
+impl RunnerHandle {
+    /// Asks the runner for current figures; `None` if it has stopped.
+    pub async fn stats(&self) -> Option<ServerStats> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(RunnerMsg::Stats { reply }).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// Runs a state-reading command in the core; `None` if it has stopped.
+    pub async fn command(&self, word: &str) -> Option<String> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(RunnerMsg::Command { word: word.to_string(), reply }).await.ok()?;
+        rx.await.ok()
+    }
+}
+
+/// Wall-clock milliseconds since the epoch: the only clock the core sees.
+pub fn wall_clock_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Starts the runner task for `server`, ticking every `tick_interval`.
+pub fn spawn(server: Server, tick_interval: Duration) -> RunnerHandle {
+    let (tx, rx) = mpsc::channel(RUNNER_QUEUE_LEN);
+    tokio::spawn(run(server, rx, tick_interval));
+    RunnerHandle { tx }
+}
+
+async fn run(mut server: Server, mut rx: mpsc::Receiver<RunnerMsg>, tick_interval: Duration) {
+    let mut conns: HashMap<ConnId, mpsc::Sender<ConnCommand>> = HashMap::new();
+    let mut outputs: Vec<Output> = Vec::new();
+    let mut ticker = tokio::time::interval(tick_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let msg = tokio::select! {
+            biased;
+            msg = rx.recv() => match msg {
+                Some(msg) => Some(msg),
+                None => break,
+            },
+            _ = ticker.tick() => None,
+        };
+        let started = Instant::now();
+        let now_ms = wall_clock_ms();
+        match msg {
+            None => server.handle(now_ms, Input::Tick, &mut outputs),
+            Some(RunnerMsg::Open { conn, peer, out }) => {
+                conns.insert(conn, out);
+                server.handle(now_ms, Input::Open { conn, peer }, &mut outputs);
+            }
+            Some(RunnerMsg::Frame { conn, frame }) => {
+                server.handle(now_ms, Input::Frame { conn, frame }, &mut outputs);
+            }
+            Some(RunnerMsg::Closed { conn }) => {
+                conns.remove(&conn);
+                server.handle(now_ms, Input::Closed { conn }, &mut outputs);
+            }
+            Some(RunnerMsg::Stats { reply }) => {
+                let _ = reply.send(server.stats());
+            }
+            Some(RunnerMsg::Command { word, reply }) => {
+                let _ = reply.send(server.command(&word));
+            }
+        }
+        deliver(&mut server, &mut conns, &mut outputs, now_ms);
+        server.record_latency(started.elapsed());
+    }
+}
+
+/// Hands outputs to their connections. A connection whose queue is full or
+/// gone is dropped, and the core is told it closed.
+fn deliver(
+    server: &mut Server,
+    conns: &mut HashMap<ConnId, mpsc::Sender<ConnCommand>>,
+    outputs: &mut Vec<Output>,
+    now_ms: i64,
+) {
+    while !outputs.is_empty() {
+        let mut dead: Vec<ConnId> = Vec::new();
+        for out in outputs.drain(..) {
+            let (conn, cmd) = match out {
+                Output::Send { conn, frame } => (conn, ConnCommand::Send(frame)),
+                Output::Close { conn, reason } => (conn, ConnCommand::Close(reason)),
+            };
+            let Some(tx) = conns.get(&conn) else { continue };
+            let closing = matches!(cmd, ConnCommand::Close(_));
+            if tx.try_send(cmd).is_err() {
+                tracing::warn!(conn, "closing connection: its outbound queue is full or gone");
+                dead.push(conn);
+            } else if closing {
+                conns.remove(&conn);
+            }
+        }
+        for conn in dead {
+            conns.remove(&conn);
+            server.handle(now_ms, Input::Closed { conn }, outputs);
+        }
+    }
+}
