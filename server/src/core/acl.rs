@@ -1,1 +1,328 @@
-//! (being written)
+//! ACLs: the shared ACL cache (nodes refer to ACL lists by index, as in
+//! ZooKeeper's `ReferenceCountedACLCache`, which is also how snapshots store
+//! them), the permission check, `auth`-scheme expansion, and the built-in
+//! authentication providers (`digest`, `ip`; `world` and `super` are built in).
+//!
+//! Invariants: index −1 always means `OPEN_ACL_UNSAFE`; an index in use by a
+//! node is present in the cache; indices are never reused while referenced.
+
+use base64::Engine;
+use jute::data::{perms, Acl, Id};
+use sha1::{Digest, Sha1};
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// The ACL index ZooKeeper reserves for `OPEN_ACL_UNSAFE`.
+pub const OPEN_UNSAFE_ACL_ID: i64 = -1;
+
+/// Reference-counted ACL lists shared between nodes.
+#[derive(Debug, Default, Clone)]
+pub struct AclCache {
+    by_index: HashMap<i64, (Vec<Acl>, u64)>,
+    by_acl: HashMap<Vec<Acl>, i64>,
+    last_index: i64,
+}
+
+impl AclCache {
+    /// Returns the index for `acls`, adding a reference.
+    pub fn acquire(&mut self, acls: &[Acl]) -> i64 {
+        if let Some(&i) = self.by_acl.get(acls) {
+            if let Some(e) = self.by_index.get_mut(&i) {
+                e.1 += 1;
+            }
+            return i;
+        }
+        self.last_index += 1;
+        let i = self.last_index;
+        self.by_index.insert(i, (acls.to_vec(), 1));
+        self.by_acl.insert(acls.to_vec(), i);
+        i
+    }
+
+    /// Drops one reference to `index`; the entry goes when none remain.
+    pub fn release(&mut self, index: i64) {
+        if index == OPEN_UNSAFE_ACL_ID {
+            return;
+        }
+        if let Some(e) = self.by_index.get_mut(&index) {
+            e.1 -= 1;
+            if e.1 == 0 {
+                if let Some((acls, _)) = self.by_index.remove(&index) {
+                    self.by_acl.remove(&acls);
+                }
+            }
+        }
+    }
+
+    /// The ACL list of an index.
+    pub fn get(&self, index: i64) -> Vec<Acl> {
+        if index == OPEN_UNSAFE_ACL_ID {
+            return Acl::open_unsafe();
+        }
+        self.by_index.get(&index).map(|e| e.0.clone()).unwrap_or_default()
+    }
+
+    /// Number of distinct ACL lists.
+    pub fn len(&self) -> usize {
+        self.by_index.len()
+    }
+
+    /// Whether the cache holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.by_index.is_empty()
+    }
+}
+
+/// Settings the permission check depends on.
+#[derive(Debug, Clone, Default)]
+pub struct AclPolicy {
+    pub skip_acl: bool,
+    pub super_digest: Option<String>,
+}
+
+/// ZooKeeper's `checkACL`: true when `auth` holds `perm` on a node with `acl`.
+pub fn check(policy: &AclPolicy, acl: &[Acl], perm: i32, auth: &[Id]) -> bool {
+    if policy.skip_acl || acl.is_empty() {
+        return true;
+    }
+    if auth.iter().any(|id| id.scheme == "super") {
+        return true;
+    }
+    for a in acl {
+        if a.perms & perm == 0 {
+            continue;
+        }
+        if a.id.scheme == "world" && a.id.id == "anyone" {
+            return true;
+        }
+        if !is_known_scheme(&a.id.scheme) {
+            continue;
+        }
+        for id in auth {
+            if id.scheme == a.id.scheme && matches(&a.id.scheme, &id.id, &a.id.id) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn is_known_scheme(scheme: &str) -> bool {
+    matches!(scheme, "digest" | "ip" | "x509")
+}
+
+fn matches(scheme: &str, id: &str, acl_expr: &str) -> bool {
+    match scheme {
+        "ip" => ip_matches(id, acl_expr),
+        _ => id == acl_expr,
+    }
+}
+
+/// Java's `String.split(sep)`: trailing empty strings removed.
+fn java_split(s: &str, sep: char) -> Vec<&str> {
+    let mut parts: Vec<&str> = s.split(sep).collect();
+    while parts.len() > 1 && parts.last() == Some(&"") {
+        parts.pop();
+    }
+    if parts.len() == 1 && parts[0].is_empty() {
+        return parts;
+    }
+    parts
+}
+
+/// Whether a provider accepts `id` as a well-formed id of its scheme.
+fn is_valid_id(scheme: &str, id: &str) -> bool {
+    match scheme {
+        "digest" => java_split(id, ':').len() == 2,
+        "ip" => {
+            let mut it = id.splitn(2, '/');
+            let addr = it.next().unwrap_or("");
+            let Some(bytes) = addr_bytes(addr) else { return false };
+            match it.next() {
+                None => true,
+                Some(bits) => match bits.parse::<i32>() {
+                    Ok(b) => b >= 0 && (b as usize) <= bytes.len() * 8,
+                    Err(_) => false,
+                },
+            }
+        }
+        "x509" => true,
+        _ => false,
+    }
+}
+
+fn addr_bytes(addr: &str) -> Option<Vec<u8>> {
+    // ZooKeeper parses dotted quads itself (no DNS) and IPv6 literals.
+    match addr.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => Some(v4.octets().to_vec()),
+        Ok(IpAddr::V6(v6)) => Some(v6.octets().to_vec()),
+        Err(_) => None,
+    }
+}
+
+fn ip_matches(id: &str, acl_expr: &str) -> bool {
+    let mut it = acl_expr.splitn(2, '/');
+    let Some(acl_addr) = addr_bytes(it.next().unwrap_or("")) else { return false };
+    let bits = match it.next() {
+        Some(b) => match b.parse::<usize>() {
+            Ok(b) => b,
+            Err(_) => return false,
+        },
+        None => acl_addr.len() * 8,
+    };
+    let Some(addr) = addr_bytes(id) else { return false };
+    if addr.len() != acl_addr.len() || bits > addr.len() * 8 {
+        return false;
+    }
+    for i in 0..addr.len() {
+        let mask: u8 = if bits >= (i + 1) * 8 {
+            0xff
+        } else if bits > i * 8 {
+            0xffu8 << (8 - (bits - i * 8))
+        } else {
+            0
+        };
+        if addr[i] & mask != acl_addr[i] & mask {
+            return false;
+        }
+    }
+    true
+}
+
+/// ZooKeeper's `fixupACL`: de-duplicates, validates, and expands the `auth`
+/// scheme to the requester's authenticated ids. `None` means InvalidACL.
+pub fn fixup(acls: &[Acl], auth: &[Id]) -> Option<Vec<Acl>> {
+    let mut uniq: Vec<&Acl> = Vec::with_capacity(acls.len());
+    for a in acls {
+        if !uniq.contains(&a) {
+            uniq.push(a);
+        }
+    }
+    if uniq.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(uniq.len());
+    for a in uniq {
+        if a.id.scheme == "world" && a.id.id == "anyone" {
+            out.push(a.clone());
+        } else if a.id.scheme == "auth" {
+            let mut any = false;
+            for id in auth {
+                // Only providers that authenticate (digest, x509) expand `auth`.
+                if id.scheme == "digest" || id.scheme == "x509" {
+                    any = true;
+                    out.push(Acl { perms: a.perms, id: id.clone() });
+                }
+            }
+            if !any {
+                return None;
+            }
+        } else if is_valid_id(&a.id.scheme, &a.id.id) {
+            out.push(a.clone());
+        } else {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// `DigestAuthenticationProvider.generateDigest("user:password")`.
+pub fn generate_digest(id_password: &str) -> String {
+    let user = id_password.split(':').next().unwrap_or("");
+    let digest = Sha1::digest(id_password.as_bytes());
+    format!("{user}:{}", base64::engine::general_purpose::STANDARD.encode(digest))
+}
+
+/// The outcome of an `auth` packet: ids to add to the connection, or failure.
+pub fn authenticate(policy: &AclPolicy, scheme: &str, auth: &[u8], peer: IpAddr) -> Option<Vec<Id>> {
+    match scheme {
+        "digest" => {
+            let id = String::from_utf8_lossy(auth).into_owned();
+            let digest = generate_digest(&id);
+            let mut ids = Vec::new();
+            if policy.super_digest.as_deref() == Some(digest.as_str()) {
+                ids.push(Id { scheme: "super".into(), id: String::new() });
+            }
+            ids.push(Id { scheme: "digest".into(), id: digest });
+            Some(ids)
+        }
+        "ip" => Some(vec![Id { scheme: "ip".into(), id: peer.to_string() }]),
+        _ => None,
+    }
+}
+
+/// The user name whoAmI reports for an id (`ClientInfo.user`).
+pub fn user_name(id: &Id) -> String {
+    match id.scheme.as_str() {
+        "digest" => id.id.split(':').next().unwrap_or("").to_string(),
+        _ => id.id.clone(),
+    }
+}
+
+/// getACL without ADMIN: digest ids are masked as `user:x`.
+pub fn mask_digests(acls: Vec<Acl>) -> Vec<Acl> {
+    acls.into_iter()
+        .map(|mut a| {
+            if a.id.scheme == "digest" {
+                let user = a.id.id.split(':').next().unwrap_or("").to_string();
+                a.id.id = format!("{user}:x");
+            }
+            a
+        })
+        .collect()
+}
+
+/// Whether an ACL list grants nothing at all to anyone (used nowhere in the
+/// protocol; kept for admin surfaces).
+pub fn grants_all(acl: &[Acl]) -> bool {
+    acl.iter().any(|a| a.perms == perms::ALL)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> Id {
+        Id { scheme: "ip".into(), id: s.into() }
+    }
+
+    #[test]
+    fn digest_is_sha1_base64() {
+        // The well-known digest of super:test (from ZooKeeper's documentation).
+        assert_eq!(generate_digest("super:test"), "super:D/InIHSb7yEEbrWz8b9l71RjZJU=");
+    }
+
+    #[test]
+    fn ip_ranges() {
+        assert!(ip_matches("127.0.0.1", "127.0.0.1"));
+        assert!(ip_matches("127.0.0.9", "127.0.0.0/24"));
+        assert!(!ip_matches("127.0.1.9", "127.0.0.0/24"));
+        assert!(ip_matches("10.1.2.3", "0.0.0.0/0"));
+    }
+
+    #[test]
+    fn fixup_rules() {
+        let auth = vec![ip("127.0.0.1")];
+        assert!(fixup(&[], &auth).is_none());
+        assert!(fixup(&[Acl::new(31, "auth", "")], &auth).is_none());
+        assert!(fixup(&[Acl::new(31, "world", "nobody")], &auth).is_none());
+        assert!(fixup(&[Acl::new(31, "digest", "user")], &auth).is_none());
+        assert!(fixup(&[Acl::new(31, "digest", "user:pw")], &auth).is_some());
+        let d = Id { scheme: "digest".into(), id: "u:h".into() };
+        let got = fixup(&[Acl::new(31, "auth", "")], &[ip("127.0.0.1"), d.clone()]).unwrap();
+        assert_eq!(got, vec![Acl { perms: 31, id: d }]);
+        let dup = [Acl::new(1, "world", "anyone"), Acl::new(1, "world", "anyone")];
+        assert_eq!(fixup(&dup, &auth).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn check_rules() {
+        let p = AclPolicy::default();
+        let acl = vec![Acl::new(perms::READ, "ip", "127.0.0.1")];
+        assert!(check(&p, &acl, perms::READ, &[ip("127.0.0.1")]));
+        assert!(!check(&p, &acl, perms::WRITE, &[ip("127.0.0.1")]));
+        assert!(!check(&p, &acl, perms::READ, &[ip("127.0.0.2")]));
+        let sup = Id { scheme: "super".into(), id: String::new() };
+        assert!(check(&p, &acl, perms::WRITE, &[sup]));
+    }
+}

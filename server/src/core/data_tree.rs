@@ -1,1 +1,652 @@
-//! (being written)
+//! The data tree: znodes by path, with the indexes ZooKeeper keeps beside
+//! them (ephemerals by session, containers, TTL nodes, quota roots) and the
+//! txn application that changes them.
+//!
+//! Invariants:
+//! - Every node but the root has its parent in `nodes`, and appears in the
+//!   parent's `children` exactly once. The root is keyed by `""`.
+//! - `stat.cversion` stores the number of child *creates* (as ZooKeeper does:
+//!   it drives sequential suffixes); clients see `2 × cversion − numChildren`.
+//! - `ephemerals[s]` holds exactly the paths whose owner is session `s`.
+//! - Applying a txn depends only on the tree and the txn.
+
+use super::acl::{AclCache, OPEN_UNSAFE_ACL_ID};
+use super::ephemeral::{ephemeral_type, EphemeralType};
+use super::java::JavaHashSet;
+use super::path;
+use super::quota::StatsTrack;
+use super::txn::{SubTxn, Txn, TxnBody};
+use bytes::Bytes;
+use jute::data::{Acl, Stat, StatPersisted};
+use jute::proto::event_type;
+use jute::{ErrorCode, OpCode};
+use std::collections::{BTreeSet, HashMap};
+
+/// `/zookeeper`, `/zookeeper/quota`, `/zookeeper/config`.
+pub const PROC_ZOOKEEPER: &str = "/zookeeper";
+pub const QUOTA_ZOOKEEPER: &str = "/zookeeper/quota";
+pub const CONFIG_ZOOKEEPER: &str = "/zookeeper/config";
+pub const QUOTA_LIMIT_NODE: &str = "zookeeper_limits";
+pub const QUOTA_STAT_NODE: &str = "zookeeper_stats";
+
+/// One znode.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub data: Option<Bytes>,
+    /// Index into the ACL cache.
+    pub acl: i64,
+    pub stat: StatPersisted,
+    /// Child names; `None` until the first child is added.
+    pub children: Option<Box<JavaHashSet>>,
+}
+
+impl Node {
+    fn new(data: Option<Bytes>, acl: i64, stat: StatPersisted) -> Node {
+        Node { data, acl, stat, children: None }
+    }
+
+    /// Number of children.
+    pub fn num_children(&self) -> usize {
+        self.children.as_ref().map_or(0, |c| c.len())
+    }
+
+    /// Child names in the order ZooKeeper returns them.
+    pub fn children_list(&self) -> Vec<String> {
+        self.children.as_ref().map_or_else(Vec::new, |c| c.java_order())
+    }
+
+    /// The Stat clients see (`DataNode.copyStat`).
+    pub fn client_stat(&self, extended_types_enabled: bool) -> Stat {
+        let s = &self.stat;
+        let n = self.num_children() as i32;
+        let owner = if ephemeral_type(s.ephemeral_owner, extended_types_enabled)
+            == EphemeralType::Normal
+        {
+            s.ephemeral_owner
+        } else {
+            0
+        };
+        Stat {
+            czxid: s.czxid,
+            mzxid: s.mzxid,
+            ctime: s.ctime,
+            mtime: s.mtime,
+            version: s.version,
+            cversion: s.cversion.wrapping_mul(2).wrapping_sub(n),
+            aversion: s.aversion,
+            ephemeral_owner: owner,
+            data_length: self.data.as_ref().map_or(0, |d| d.len() as i32),
+            num_children: n,
+            pzxid: s.pzxid,
+        }
+    }
+}
+
+/// Which watch table a change fires in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchTable {
+    Data,
+    Child,
+    /// The child table, skipping watchers the preceding data trigger notified.
+    ChildSuppressed,
+}
+
+/// A watch trigger produced by applying a txn, in firing order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trigger {
+    pub table: WatchTable,
+    pub path: String,
+    pub event_type: i32,
+}
+
+/// The result of applying one txn (`ProcessTxnResult`).
+#[derive(Debug, Clone, Default)]
+pub struct TxnResult {
+    pub err: i32,
+    pub type_: i32,
+    pub path: String,
+    pub stat: Option<Stat>,
+    pub multi: Vec<TxnResult>,
+}
+
+/// The tree and its indexes.
+#[derive(Debug, Clone)]
+pub struct DataTree {
+    nodes: HashMap<Box<str>, Node>,
+    pub acl_cache: AclCache,
+    ephemerals: HashMap<i64, JavaHashSet>,
+    containers: BTreeSet<String>,
+    ttls: BTreeSet<String>,
+    /// Paths with a quota (ZooKeeper's `pTrie`).
+    quota_roots: BTreeSet<String>,
+    pub last_processed_zxid: i64,
+    approximate_data_size: i64,
+    pub extended_types_enabled: bool,
+}
+
+fn key(path: &str) -> &str {
+    if path == "/" {
+        ""
+    } else {
+        path
+    }
+}
+
+fn new_stat(zxid: i64, time: i64, owner: i64) -> StatPersisted {
+    StatPersisted {
+        czxid: zxid,
+        mzxid: zxid,
+        ctime: time,
+        mtime: time,
+        version: 0,
+        cversion: 0,
+        aversion: 0,
+        ephemeral_owner: owner,
+        pzxid: zxid,
+    }
+}
+
+fn node_size(path: &str, data: &Option<Bytes>) -> i64 {
+    (path.len() + data.as_ref().map_or(0, |d| d.len())) as i64
+}
+
+impl DataTree {
+    /// A fresh tree: `/`, `/zookeeper`, `/zookeeper/quota`, `/zookeeper/config`.
+    pub fn new(extended_types_enabled: bool) -> DataTree {
+        let mut t = DataTree {
+            nodes: HashMap::new(),
+            acl_cache: AclCache::default(),
+            ephemerals: HashMap::new(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+            quota_roots: BTreeSet::new(),
+            last_processed_zxid: 0,
+            approximate_data_size: 0,
+            extended_types_enabled,
+        };
+        let empty = || Some(Bytes::new());
+        t.nodes.insert("".into(), Node::new(empty(), OPEN_UNSAFE_ACL_ID, StatPersisted::default()));
+        for p in [PROC_ZOOKEEPER, QUOTA_ZOOKEEPER, CONFIG_ZOOKEEPER] {
+            t.insert_builtin(p);
+        }
+        // The config node is readable by all, writable by none (ZOOKEEPER-2014),
+        // set the way ZooKeeper sets it: a setACL with version −1.
+        let acl = t.acl_cache.acquire(&Acl::read_unsafe());
+        if let Some(n) = t.nodes.get_mut(CONFIG_ZOOKEEPER) {
+            n.acl = acl;
+            n.stat.aversion = -1;
+        }
+        t
+    }
+
+    fn insert_builtin(&mut self, p: &str) {
+        let (parent, child) = path::split(p).expect("built-in paths are absolute");
+        self.nodes
+            .get_mut(parent)
+            .expect("built-in parents are inserted first")
+            .children
+            .get_or_insert_with(|| Box::new(JavaHashSet::with_java_capacity(8)))
+            .insert(child);
+        self.approximate_data_size += node_size(p, &Some(Bytes::new()));
+        self.nodes.insert(
+            p.into(),
+            Node::new(Some(Bytes::new()), OPEN_UNSAFE_ACL_ID, StatPersisted::default()),
+        );
+    }
+
+    /// The node at `path` (`/` or `` for the root).
+    pub fn get(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(key(path))
+    }
+
+    /// The ACL of a node.
+    pub fn acl_of(&self, node: &Node) -> Vec<Acl> {
+        self.acl_cache.get(node.acl)
+    }
+
+    /// Number of znodes, root included.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// ZooKeeper's `approximateDataSize`: path lengths plus data lengths.
+    pub fn approximate_data_size(&self) -> i64 {
+        self.approximate_data_size
+    }
+
+    /// Number of ephemeral nodes.
+    pub fn ephemeral_count(&self) -> usize {
+        self.ephemerals.values().map(|s| s.len()).sum()
+    }
+
+    /// The ephemeral paths of a session, in ZooKeeper's order.
+    pub fn ephemerals_of(&self, session_id: i64) -> Vec<String> {
+        self.ephemerals.get(&session_id).map_or_else(Vec::new, |s| s.java_order())
+    }
+
+    /// Sessions that own ephemerals, with their paths (for `dump`).
+    pub fn all_ephemerals(&self) -> Vec<(i64, Vec<String>)> {
+        let mut v: Vec<(i64, Vec<String>)> =
+            self.ephemerals.iter().map(|(s, p)| (*s, p.java_order())).collect();
+        v.sort();
+        v
+    }
+
+    /// `getAllChildrenNumber`: all descendants of `path`.
+    pub fn all_children_number(&self, path: &str) -> i32 {
+        if path == "/" {
+            return self.nodes.len() as i32 - 1;
+        }
+        let prefix = format!("{path}/");
+        self.nodes.keys().filter(|k| k.starts_with(&prefix)).count() as i32
+    }
+
+    /// Container and TTL nodes that are due to be deleted at `now_ms`.
+    pub fn reap_candidates(&self, now_ms: i64, max_never_used_ms: i64) -> Vec<String> {
+        let mut out = Vec::new();
+        for p in &self.containers {
+            let Some(n) = self.nodes.get(p.as_str()) else { continue };
+            if n.num_children() != 0 {
+                continue;
+            }
+            let elapsed = now_ms - n.stat.mtime;
+            if n.stat.cversion > 0 || (max_never_used_ms != 0 && elapsed > max_never_used_ms) {
+                out.push(p.clone());
+            }
+        }
+        for p in &self.ttls {
+            let Some(n) = self.nodes.get(p.as_str()) else { continue };
+            if n.num_children() != 0 {
+                continue;
+            }
+            let owner = n.stat.ephemeral_owner;
+            if ephemeral_type(owner, self.extended_types_enabled) == EphemeralType::Ttl {
+                let ttl = super::ephemeral::ttl_of(owner);
+                if ttl != 0 && now_ms - n.stat.mtime > ttl {
+                    out.push(p.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Applies one txn, appending the watch triggers it causes.
+    pub fn apply(&mut self, txn: &Txn, triggers: &mut Vec<Trigger>) -> TxnResult {
+        let h = &txn.header;
+        let rc = self.apply_body(h.type_, &txn.body, h.client_id, h.zxid, h.time, triggers);
+        if h.zxid > self.last_processed_zxid {
+            self.last_processed_zxid = h.zxid;
+        }
+        rc
+    }
+
+    fn apply_body(
+        &mut self,
+        type_: i32,
+        body: &TxnBody,
+        client_id: i64,
+        zxid: i64,
+        time: i64,
+        triggers: &mut Vec<Trigger>,
+    ) -> TxnResult {
+        let mut rc = TxnResult { type_, ..TxnResult::default() };
+        let res: Result<(), ErrorCode> = match body {
+            TxnBody::Create(t) => {
+                rc.path = t.path.clone();
+                let owner = if t.ephemeral { client_id } else { 0 };
+                let cv = t.parent_c_version;
+                self.create_node(&t.path, &t.data, &t.acl, owner, cv, zxid, time, triggers)
+                    .map(|s| rc.stat = Some(s))
+            }
+            TxnBody::CreateContainer(t) => {
+                rc.path = t.path.clone();
+                let owner = super::ephemeral::CONTAINER_EPHEMERAL_OWNER;
+                let cv = t.parent_c_version;
+                self.create_node(&t.path, &t.data, &t.acl, owner, cv, zxid, time, triggers)
+                    .map(|s| rc.stat = Some(s))
+            }
+            TxnBody::CreateTtl(t) => {
+                rc.path = t.path.clone();
+                let owner = super::ephemeral::ttl_owner(t.ttl);
+                let cv = t.parent_c_version;
+                self.create_node(&t.path, &t.data, &t.acl, owner, cv, zxid, time, triggers)
+                    .map(|s| rc.stat = Some(s))
+            }
+            TxnBody::Delete(t) => {
+                rc.path = t.path.clone();
+                self.delete_node(&t.path, zxid, triggers)
+            }
+            TxnBody::SetData(t) => {
+                rc.path = t.path.clone();
+                self.set_data(&t.path, &t.data, t.version, zxid, time, triggers)
+                    .map(|s| rc.stat = Some(s))
+            }
+            TxnBody::SetAcl(t) => {
+                rc.path = t.path.clone();
+                self.set_acl(&t.path, &t.acl, t.version).map(|s| rc.stat = Some(s))
+            }
+            TxnBody::Check(t) => {
+                rc.path = t.path.clone();
+                rc.stat = self.get(&t.path).map(|n| n.client_stat(self.extended_types_enabled));
+                Ok(())
+            }
+            TxnBody::CreateSession(_) => Ok(()),
+            TxnBody::CloseSession(t) => {
+                self.kill_session(client_id, zxid, &t.paths2_delete, triggers);
+                Ok(())
+            }
+            TxnBody::Error(t) => {
+                rc.err = t.err;
+                Ok(())
+            }
+            TxnBody::Multi(subs) => {
+                self.apply_multi(subs, client_id, zxid, time, triggers, &mut rc);
+                Ok(())
+            }
+        };
+        if let Err(e) = res {
+            rc.err = e.code();
+        }
+        rc
+    }
+
+    fn apply_multi(
+        &mut self,
+        subs: &[SubTxn],
+        client_id: i64,
+        zxid: i64,
+        time: i64,
+        triggers: &mut Vec<Trigger>,
+        rc: &mut TxnResult,
+    ) {
+        let failed = subs.iter().any(|s| s.type_ == OpCode::Error.code());
+        let mut post_failed = false;
+        for sub in subs {
+            let (type_, body) = if sub.type_ == OpCode::Error.code() {
+                post_failed = true;
+                (sub.type_, sub.body.clone())
+            } else if failed {
+                // Ops of a failed multi are recorded as errors: 0 before the
+                // failing op, RuntimeInconsistency after it.
+                let err = if post_failed { ErrorCode::RuntimeInconsistency.code() } else { 0 };
+                (OpCode::Error.code(), TxnBody::Error(jute::txn::ErrorTxn { err }))
+            } else {
+                (sub.type_, sub.body.clone())
+            };
+            let sub_rc = self.apply_body(type_, &body, client_id, zxid, time, triggers);
+            if sub_rc.err != 0 && rc.err == 0 {
+                rc.err = sub_rc.err;
+            }
+            rc.multi.push(sub_rc);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn create_node(
+        &mut self,
+        path: &str,
+        data: &Option<Bytes>,
+        acl: &[Acl],
+        owner: i64,
+        parent_cversion: i32,
+        zxid: i64,
+        time: i64,
+        triggers: &mut Vec<Trigger>,
+    ) -> Result<Stat, ErrorCode> {
+        let (parent_key, child) = path::split(path).ok_or(ErrorCode::NoNode)?;
+        let parent_key = parent_key.to_string();
+        {
+            let parent = self.nodes.get(parent_key.as_str()).ok_or(ErrorCode::NoNode)?;
+            if parent.children.as_ref().is_some_and(|c| c.contains(child)) {
+                return Err(ErrorCode::NodeExists);
+            }
+        }
+        let acl_index = self.acl_cache.acquire(acl);
+        let parent = self.nodes.get_mut(parent_key.as_str()).ok_or(ErrorCode::NoNode)?;
+        let cversion =
+            if parent_cversion == -1 { parent.stat.cversion + 1 } else { parent_cversion };
+        if cversion > parent.stat.cversion {
+            parent.stat.cversion = cversion;
+            parent.stat.pzxid = zxid;
+        }
+        parent
+            .children
+            .get_or_insert_with(|| Box::new(JavaHashSet::with_java_capacity(8)))
+            .insert(child);
+        let node = Node::new(data.clone(), acl_index, new_stat(zxid, time, owner));
+        let stat = node.client_stat(self.extended_types_enabled);
+        self.approximate_data_size += node_size(path, data);
+        self.nodes.insert(path.into(), node);
+        match ephemeral_type(owner, self.extended_types_enabled) {
+            EphemeralType::Container => {
+                self.containers.insert(path.to_string());
+            }
+            EphemeralType::Ttl => {
+                self.ttls.insert(path.to_string());
+            }
+            EphemeralType::Normal => {
+                self.ephemerals
+                    .entry(owner)
+                    .or_insert_with(|| JavaHashSet::with_java_capacity(16))
+                    .insert(path);
+            }
+            EphemeralType::Void => {}
+        }
+        if parent_key.starts_with(QUOTA_ZOOKEEPER) {
+            let quota_path = &parent_key[QUOTA_ZOOKEEPER.len()..];
+            if child == QUOTA_LIMIT_NODE {
+                self.quota_roots.insert(quota_path.to_string());
+            }
+            if child == QUOTA_STAT_NODE {
+                self.refresh_quota_stats(quota_path);
+            }
+        }
+        if let Some(prefix) = self.quota_prefix(path) {
+            self.update_quota_stat(&prefix, data.as_ref().map_or(0, |d| d.len() as i64), 1);
+        }
+        triggers.push(Trigger {
+            table: WatchTable::Data,
+            path: path.to_string(),
+            event_type: event_type::NODE_CREATED,
+        });
+        triggers.push(Trigger {
+            table: WatchTable::Child,
+            path: path::parent_for_watch(&parent_key).to_string(),
+            event_type: event_type::NODE_CHILDREN_CHANGED,
+        });
+        Ok(stat)
+    }
+
+    fn delete_node(
+        &mut self,
+        path: &str,
+        zxid: i64,
+        triggers: &mut Vec<Trigger>,
+    ) -> Result<(), ErrorCode> {
+        let (parent_key, child) = path::split(path).ok_or(ErrorCode::NoNode)?;
+        let parent = self.nodes.get_mut(parent_key).ok_or(ErrorCode::NoNode)?;
+        if let Some(c) = parent.children.as_mut() {
+            c.remove(child);
+        }
+        if zxid > parent.stat.pzxid {
+            parent.stat.pzxid = zxid;
+        }
+        let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
+        self.acl_cache.release(node.acl);
+        self.approximate_data_size -= node_size(path, &node.data);
+        let owner = node.stat.ephemeral_owner;
+        match ephemeral_type(owner, self.extended_types_enabled) {
+            EphemeralType::Container => {
+                self.containers.remove(path);
+            }
+            EphemeralType::Ttl => {
+                self.ttls.remove(path);
+            }
+            EphemeralType::Normal => {
+                if let Some(set) = self.ephemerals.get_mut(&owner) {
+                    set.remove(path);
+                }
+            }
+            EphemeralType::Void => {}
+        }
+        if parent_key.starts_with(PROC_ZOOKEEPER) && child == QUOTA_LIMIT_NODE {
+            if let Some(q) = parent_key.strip_prefix(QUOTA_ZOOKEEPER) {
+                self.quota_roots.remove(q);
+            }
+        }
+        if let Some(prefix) = self.quota_prefix(path) {
+            let bytes = node.data.as_ref().map_or(0, |d| d.len() as i64);
+            self.update_quota_stat(&prefix, -bytes, -1);
+        }
+        triggers.push(Trigger {
+            table: WatchTable::Data,
+            path: path.to_string(),
+            event_type: event_type::NODE_DELETED,
+        });
+        triggers.push(Trigger {
+            table: WatchTable::ChildSuppressed,
+            path: path.to_string(),
+            event_type: event_type::NODE_DELETED,
+        });
+        triggers.push(Trigger {
+            table: WatchTable::Child,
+            path: path::parent_for_watch(parent_key).to_string(),
+            event_type: event_type::NODE_CHILDREN_CHANGED,
+        });
+        Ok(())
+    }
+
+    fn set_data(
+        &mut self,
+        path: &str,
+        data: &Option<Bytes>,
+        version: i32,
+        zxid: i64,
+        time: i64,
+        triggers: &mut Vec<Trigger>,
+    ) -> Result<Stat, ErrorCode> {
+        let ext = self.extended_types_enabled;
+        let node = self.nodes.get_mut(key(path)).ok_or(ErrorCode::NoNode)?;
+        let old_len = node.data.as_ref().map_or(0, |d| d.len() as i64);
+        let old_size = node_size(path, &node.data);
+        node.data = data.clone();
+        node.stat.mtime = time;
+        node.stat.mzxid = zxid;
+        node.stat.version = version;
+        let stat = node.client_stat(ext);
+        let new_len = data.as_ref().map_or(0, |d| d.len() as i64);
+        self.approximate_data_size += node_size(path, data) - old_size;
+        if let Some(prefix) = self.quota_prefix(path) {
+            self.update_quota_stat(&prefix, new_len - old_len, 0);
+        }
+        triggers.push(Trigger {
+            table: WatchTable::Data,
+            path: path.to_string(),
+            event_type: event_type::NODE_DATA_CHANGED,
+        });
+        Ok(stat)
+    }
+
+    fn set_acl(&mut self, path: &str, acl: &[Acl], version: i32) -> Result<Stat, ErrorCode> {
+        let ext = self.extended_types_enabled;
+        let old = self.nodes.get(key(path)).ok_or(ErrorCode::NoNode)?.acl;
+        self.acl_cache.release(old);
+        let index = self.acl_cache.acquire(acl);
+        let node = self.nodes.get_mut(key(path)).ok_or(ErrorCode::NoNode)?;
+        node.stat.aversion = version;
+        node.acl = index;
+        Ok(node.client_stat(ext))
+    }
+
+    fn kill_session(
+        &mut self,
+        session_id: i64,
+        zxid: i64,
+        paths: &[String],
+        triggers: &mut Vec<Trigger>,
+    ) {
+        let owned = self.ephemerals.remove(&session_id);
+        // Newer txns name the paths to delete; older ones leave it to the tree.
+        let to_delete: Vec<String> = if !paths.is_empty() {
+            paths.to_vec()
+        } else {
+            owned.map_or_else(Vec::new, |s| s.java_order())
+        };
+        for p in to_delete {
+            let _ = self.delete_node(&p, zxid, triggers);
+        }
+    }
+
+    /// The quota root governing `path`, if any (`getMaxPrefixWithQuota`).
+    fn quota_prefix(&self, path: &str) -> Option<String> {
+        if self.quota_roots.is_empty() {
+            return None;
+        }
+        self.quota_roots
+            .iter()
+            .filter(|q| q.as_str() != "/" && !q.is_empty() && path::is_path_prefix(q, path))
+            .max_by_key(|q| q.len())
+            .cloned()
+    }
+
+    fn update_quota_stat(&mut self, prefix: &str, bytes_diff: i64, count_diff: i64) {
+        let stat_path = format!("{QUOTA_ZOOKEEPER}{prefix}/{QUOTA_STAT_NODE}");
+        let Some(node) = self.nodes.get_mut(stat_path.as_str()) else { return };
+        let mut st = StatsTrack::parse(node.data.as_deref().unwrap_or(&[]));
+        st.set_count(st.count() + count_diff);
+        st.set_bytes(st.bytes() + bytes_diff);
+        let old = node_size(&stat_path, &node.data);
+        node.data = Some(Bytes::from(st.to_string()));
+        self.approximate_data_size += node_size(&stat_path, &node.data) - old;
+        let limit_path = format!("{QUOTA_ZOOKEEPER}{prefix}/{QUOTA_LIMIT_NODE}");
+        if let Some(limit) = self.nodes.get(limit_path.as_str()) {
+            let lim = StatsTrack::parse(limit.data.as_deref().unwrap_or(&[]));
+            if lim.count_exceeded(&st) || lim.bytes_exceeded(&st) {
+                tracing::warn!(path = prefix, "quota exceeded: {} (limit {})", st, lim);
+            }
+        }
+    }
+
+    fn refresh_quota_stats(&mut self, quota_path: &str) {
+        let (mut count, mut bytes) = (0i64, 0i64);
+        let mut stack = vec![quota_path.to_string()];
+        while let Some(p) = stack.pop() {
+            let Some(n) = self.get(&p) else { continue };
+            count += 1;
+            bytes += n.data.as_ref().map_or(0, |d| d.len() as i64);
+            if let Some(c) = &n.children {
+                for child in c.iter_inserted() {
+                    stack.push(if p == "/" { format!("/{child}") } else { format!("{p}/{child}") });
+                }
+            }
+        }
+        let stat_path = format!("{QUOTA_ZOOKEEPER}{quota_path}/{QUOTA_STAT_NODE}");
+        if let Some(node) = self.nodes.get_mut(stat_path.as_str()) {
+            let mut st = StatsTrack::default();
+            st.set_count(count);
+            st.set_bytes(bytes);
+            let old = node_size(&stat_path, &node.data);
+            node.data = Some(Bytes::from(st.to_string()));
+            self.approximate_data_size += node_size(&stat_path, &node.data) - old;
+        }
+    }
+
+    /// The quota limits and current usage governing `path`, for enforcement.
+    pub fn quota_for(&self, path: &str) -> Option<(StatsTrack, StatsTrack)> {
+        let prefix = self.quota_prefix(path)?;
+        let lim = self.get(&format!("{QUOTA_ZOOKEEPER}{prefix}/{QUOTA_LIMIT_NODE}"))?;
+        let st = self.get(&format!("{QUOTA_ZOOKEEPER}{prefix}/{QUOTA_STAT_NODE}"))?;
+        Some((
+            StatsTrack::parse(lim.data.as_deref().unwrap_or(&[])),
+            StatsTrack::parse(st.data.as_deref().unwrap_or(&[])),
+        ))
+    }
+
+    /// Every path, for dumps and tests, sorted.
+    pub fn paths(&self) -> Vec<String> {
+        let mut v: Vec<String> =
+            self.nodes.keys().map(|k| if k.is_empty() { "/".into() } else { k.to_string() }).collect();
+        v.sort();
+        v
+    }
+}

@@ -12,10 +12,15 @@
 
 pub mod acl;
 pub mod data_tree;
+pub mod ephemeral;
+pub mod java;
+pub mod path;
 pub mod prep;
+pub mod quota;
 pub mod server;
 pub mod sessions;
 pub mod stats;
+pub mod txn;
 pub mod watches;
 
 pub use server::Server;

@@ -1,1 +1,468 @@
-//! (being written)
+//! Prep: turns a write request into a txn, validating it against the tree as
+//! it will be once every txn already prepared has been applied (ZooKeeper's
+//! `PrepRequestProcessor` with its outstanding-change records).
+//!
+//! Invariants:
+//! - Checks run in ZooKeeper's order, so the same request fails with the same
+//!   code (BadArguments, InvalidACL, NoNode, NoAuth, NodeExists, ...).
+//! - A failed request still becomes a txn (an error txn) and consumes a zxid.
+//! - Inside a multi, each op sees the effects of the ops before it; a failure
+//!   rolls back the change records the multi added.
+
+use super::acl::{self, AclPolicy};
+use super::data_tree::{DataTree, CONFIG_ZOOKEEPER, PROC_ZOOKEEPER, QUOTA_ZOOKEEPER};
+use super::ephemeral::{self, ephemeral_type, EphemeralType};
+use super::path;
+use super::txn::{SubTxn, TxnBody};
+use bytes::Bytes;
+use jute::data::{perms, Acl, Id, StatPersisted};
+use jute::multi::{MultiOp, MultiRequest};
+use jute::proto::*;
+use jute::txn::*;
+use jute::{ErrorCode, OpCode, Record};
+use std::collections::HashMap;
+
+/// What prep knows of a node that may not be applied yet.
+#[derive(Debug, Clone)]
+pub struct ChangeRecord {
+    pub zxid: i64,
+    /// `None`: deleted.
+    pub stat: Option<StatPersisted>,
+    pub child_count: i32,
+    pub acl: Vec<Acl>,
+    pub data_len: i64,
+}
+
+/// Change records of prepared but unapplied txns, by path.
+#[derive(Debug, Default, Clone)]
+pub struct PendingChanges {
+    records: HashMap<String, ChangeRecord>,
+}
+
+impl PendingChanges {
+    /// Drops records made by txns up to `zxid`, now that they are applied.
+    pub fn applied(&mut self, zxid: i64) {
+        self.records.retain(|_, r| r.zxid > zxid);
+    }
+}
+
+/// Everything prep reads besides the request.
+pub struct PrepContext<'a> {
+    pub tree: &'a DataTree,
+    pub pending: &'a mut PendingChanges,
+    pub policy: &'a AclPolicy,
+    pub auth: &'a [Id],
+    pub session_id: i64,
+    /// The session is live and not closing.
+    pub session_valid: bool,
+    pub zxid: i64,
+    pub extended_types_enabled: bool,
+    pub reconfig_enabled: bool,
+    pub enforce_quota: bool,
+}
+
+type PrepResult = Result<TxnBody, ErrorCode>;
+
+impl PrepContext<'_> {
+    fn record(&self, p: &str) -> Result<ChangeRecord, ErrorCode> {
+        let p = if p.is_empty() { "/" } else { p };
+        if let Some(r) = self.pending.records.get(p) {
+            return if r.stat.is_some() { Ok(r.clone()) } else { Err(ErrorCode::NoNode) };
+        }
+        let n = self.tree.get(p).ok_or(ErrorCode::NoNode)?;
+        Ok(ChangeRecord {
+            zxid: n.stat.mzxid,
+            stat: Some(n.stat.clone()),
+            child_count: n.num_children() as i32,
+            acl: self.tree.acl_of(n),
+            data_len: n.data.as_ref().map_or(0, |d| d.len() as i64),
+        })
+    }
+
+    fn add_record(&mut self, p: &str, r: ChangeRecord) {
+        let p = if p.is_empty() { "/" } else { p };
+        self.pending.records.insert(p.to_string(), r);
+    }
+
+    fn check_acl(&self, acl: &[Acl], perm: i32) -> Result<(), ErrorCode> {
+        if acl::check(self.policy, acl, perm, self.auth) {
+            Ok(())
+        } else {
+            Err(ErrorCode::NoAuth)
+        }
+    }
+
+    fn check_session(&self) -> Result<(), ErrorCode> {
+        if self.session_valid {
+            Ok(())
+        } else {
+            Err(ErrorCode::SessionExpired)
+        }
+    }
+
+    fn check_quota(&self, p: &str, old_len: i64, new_len: i64, is_create: bool) -> Result<(), ErrorCode> {
+        if !self.enforce_quota {
+            return Ok(());
+        }
+        let Some((limit, usage)) = self.tree.quota_for(p) else { return Ok(()) };
+        if is_create && limit.count_hard_limit() > -1 && usage.count() + 1 > limit.count_hard_limit()
+        {
+            return Err(ErrorCode::QuotaExceeded);
+        }
+        let new_bytes = usage.bytes() + new_len - old_len;
+        if limit.byte_hard_limit() > -1 && new_bytes > limit.byte_hard_limit() {
+            return Err(ErrorCode::QuotaExceeded);
+        }
+        Ok(())
+    }
+
+    /// Prepares one write request whose record is still encoded in `body`.
+    pub fn prep(&mut self, op: OpCode, body: &mut Bytes, time: i64) -> PrepResult {
+        match op {
+            OpCode::Create | OpCode::Create2 | OpCode::CreateContainer => {
+                let req = CreateRequest::read(body).map_err(|_| ErrorCode::MarshallingError)?;
+                self.create(op, &req.path, req.data, &req.acl, req.flags, -1, time)
+            }
+            OpCode::CreateTtl => {
+                let req = CreateTtlRequest::read(body).map_err(|_| ErrorCode::MarshallingError)?;
+                self.create(op, &req.path, req.data, &req.acl, req.flags, req.ttl, time)
+            }
+            OpCode::Delete => {
+                let req = DeleteRequest::read(body).map_err(|_| ErrorCode::MarshallingError)?;
+                self.delete(&req.path, req.version)
+            }
+            OpCode::DeleteContainer => {
+                let p = String::from_utf8_lossy(body).into_owned();
+                self.delete_container(&p)
+            }
+            OpCode::SetData => {
+                let req = SetDataRequest::read(body).map_err(|_| ErrorCode::MarshallingError)?;
+                self.set_data(&req.path, req.data, req.version, time)
+            }
+            OpCode::SetAcl => {
+                let req = SetAclRequest::read(body).map_err(|_| ErrorCode::MarshallingError)?;
+                self.set_acl(&req.path, &req.acl, req.version)
+            }
+            OpCode::Check => {
+                let req = CheckVersionRequest::read(body).map_err(|_| ErrorCode::MarshallingError)?;
+                self.check(&req.path, req.version)
+            }
+            OpCode::Reconfig => {
+                if !self.reconfig_enabled {
+                    return Err(ErrorCode::ReconfigDisabled);
+                }
+                self.check_session()?;
+                // A standalone server cannot change its membership.
+                Err(ErrorCode::Unimplemented)
+            }
+            OpCode::Multi => {
+                let req = MultiRequest::read(body).map_err(|_| ErrorCode::MarshallingError)?;
+                Ok(self.multi(&req, time))
+            }
+            _ => Err(ErrorCode::Unimplemented),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn create(
+        &mut self,
+        op: OpCode,
+        p: &str,
+        data: Option<Bytes>,
+        acl: &[Acl],
+        flags: i32,
+        ttl: i64,
+        time: i64,
+    ) -> PrepResult {
+        let mode = CreateModeInfo::from_flags(flags).ok_or(ErrorCode::BadArguments)?;
+        // validateCreateRequest
+        if mode.ttl && !self.extended_types_enabled {
+            return Err(ErrorCode::Unimplemented);
+        }
+        if mode.ttl {
+            if !ephemeral::ttl_valid(ttl) {
+                return Err(ErrorCode::BadArguments);
+            }
+        } else if ttl >= 0 || (op == OpCode::CreateTtl) {
+            // A createTTL whose mode is not a TTL mode is refused cleanly.
+            return Err(ErrorCode::BadArguments);
+        }
+        self.check_session()?;
+        // validatePathForCreate
+        let slash = p.rfind('/').ok_or(ErrorCode::BadArguments)?;
+        if p.contains('\0') {
+            return Err(ErrorCode::BadArguments);
+        }
+        let parent_path = &p[..slash];
+        let acl = acl::fixup(acl, self.auth).ok_or(ErrorCode::InvalidAcl)?;
+        let parent = self.record(parent_path)?;
+        self.check_acl(&parent.acl, perms::CREATE)?;
+        let parent_stat = parent.stat.clone().ok_or(ErrorCode::NoNode)?;
+        let mut p = p.to_string();
+        if mode.sequential {
+            p.push_str(&format!("{:010}", parent_stat.cversion));
+        }
+        path::validate_path(&p).map_err(|_| ErrorCode::BadArguments)?;
+        if self.record(&p).is_ok() {
+            return Err(ErrorCode::NodeExists);
+        }
+        if ephemeral_type(parent_stat.ephemeral_owner, self.extended_types_enabled)
+            == EphemeralType::Normal
+        {
+            return Err(ErrorCode::NoChildrenForEphemerals);
+        }
+        let new_cversion = parent_stat.cversion + 1;
+        let data_len = data.as_ref().map_or(0, |d| d.len() as i64);
+        self.check_quota(&p, 0, data_len, true)?;
+        let owner = if op == OpCode::CreateContainer || mode.container {
+            ephemeral::CONTAINER_EPHEMERAL_OWNER
+        } else if mode.ttl {
+            ephemeral::ttl_owner(ttl)
+        } else if mode.ephemeral {
+            self.session_id
+        } else {
+            0
+        };
+        let body = match op {
+            OpCode::CreateContainer => TxnBody::CreateContainer(CreateContainerTxn {
+                path: p.clone(),
+                data,
+                acl: acl.clone(),
+                parent_c_version: new_cversion,
+            }),
+            OpCode::CreateTtl => TxnBody::CreateTtl(CreateTtlTxn {
+                path: p.clone(),
+                data,
+                acl: acl.clone(),
+                parent_c_version: new_cversion,
+                ttl,
+            }),
+            _ => TxnBody::Create(CreateTxn {
+                path: p.clone(),
+                data,
+                acl: acl.clone(),
+                ephemeral: mode.ephemeral,
+                parent_c_version: new_cversion,
+            }),
+        };
+        let mut ps = parent_stat;
+        ps.cversion = new_cversion;
+        ps.pzxid = self.zxid;
+        self.add_record(
+            parent_path,
+            ChangeRecord {
+                zxid: self.zxid,
+                stat: Some(ps),
+                child_count: parent.child_count + 1,
+                acl: parent.acl,
+                data_len: parent.data_len,
+            },
+        );
+        let stat = StatPersisted {
+            czxid: self.zxid,
+            mzxid: self.zxid,
+            ctime: time,
+            mtime: time,
+            ephemeral_owner: owner,
+            pzxid: self.zxid,
+            ..StatPersisted::default()
+        };
+        self.add_record(
+            &p,
+            ChangeRecord { zxid: self.zxid, stat: Some(stat), child_count: 0, acl, data_len },
+        );
+        Ok(body)
+    }
+
+    fn parent_and_validate(&self, p: &str) -> Result<String, ErrorCode> {
+        let slash = p.rfind('/').ok_or(ErrorCode::BadArguments)?;
+        if p.contains('\0') || is_special_path(p) {
+            return Err(ErrorCode::BadArguments);
+        }
+        Ok(p[..slash].to_string())
+    }
+
+    fn delete(&mut self, p: &str, version: i32) -> PrepResult {
+        self.check_session()?;
+        let parent_path = self.parent_and_validate(p)?;
+        let parent = self.record(&parent_path)?;
+        self.check_acl(&parent.acl, perms::DELETE)?;
+        let node = self.record(p)?;
+        let stat = node.stat.clone().ok_or(ErrorCode::NoNode)?;
+        check_version(stat.version, version)?;
+        if node.child_count > 0 {
+            return Err(ErrorCode::NotEmpty);
+        }
+        self.record_delete(&parent_path, parent, p);
+        Ok(TxnBody::Delete(DeleteTxn { path: p.to_string() }))
+    }
+
+    fn record_delete(&mut self, parent_path: &str, parent: ChangeRecord, p: &str) {
+        let mut ps = parent.stat.clone().unwrap_or_default();
+        ps.pzxid = self.zxid;
+        self.add_record(
+            parent_path,
+            ChangeRecord {
+                zxid: self.zxid,
+                stat: Some(ps),
+                child_count: parent.child_count - 1,
+                acl: parent.acl,
+                data_len: parent.data_len,
+            },
+        );
+        self.add_record(
+            p,
+            ChangeRecord { zxid: self.zxid, stat: None, child_count: 0, acl: vec![], data_len: 0 },
+        );
+    }
+
+    fn delete_container(&mut self, p: &str) -> PrepResult {
+        let parent_path = self.parent_and_validate(p)?;
+        let node = self.record(p)?;
+        if node.child_count > 0 {
+            return Err(ErrorCode::NotEmpty);
+        }
+        let owner = node.stat.as_ref().map_or(0, |s| s.ephemeral_owner);
+        if ephemeral_type(owner, self.extended_types_enabled) == EphemeralType::Normal {
+            return Err(ErrorCode::BadVersion);
+        }
+        let parent = self.record(&parent_path)?;
+        self.record_delete(&parent_path, parent, p);
+        Ok(TxnBody::Delete(DeleteTxn { path: p.to_string() }))
+    }
+
+    fn set_data(&mut self, p: &str, data: Option<Bytes>, version: i32, time: i64) -> PrepResult {
+        self.check_session()?;
+        path::validate_path(p).map_err(|_| ErrorCode::BadArguments)?;
+        let node = self.record(p)?;
+        self.check_acl(&node.acl, perms::WRITE)?;
+        let new_len = data.as_ref().map_or(0, |d| d.len() as i64);
+        self.check_quota(p, node.data_len, new_len, false)?;
+        let mut stat = node.stat.clone().ok_or(ErrorCode::NoNode)?;
+        let new_version = check_version(stat.version, version)?;
+        stat.version = new_version;
+        stat.mtime = time;
+        stat.mzxid = self.zxid;
+        self.add_record(p, ChangeRecord { zxid: self.zxid, stat: Some(stat), data_len: new_len, ..node });
+        Ok(TxnBody::SetData(SetDataTxn { path: p.to_string(), data, version: new_version }))
+    }
+
+    fn set_acl(&mut self, p: &str, acl: &[Acl], version: i32) -> PrepResult {
+        self.check_session()?;
+        path::validate_path(p).map_err(|_| ErrorCode::BadArguments)?;
+        let acl = acl::fixup(acl, self.auth).ok_or(ErrorCode::InvalidAcl)?;
+        let node = self.record(p)?;
+        self.check_acl(&node.acl, perms::ADMIN)?;
+        let mut stat = node.stat.clone().ok_or(ErrorCode::NoNode)?;
+        let new_version = check_version(stat.aversion, version)?;
+        stat.aversion = new_version;
+        self.add_record(
+            p,
+            ChangeRecord { zxid: self.zxid, stat: Some(stat), acl: acl.clone(), ..node },
+        );
+        Ok(TxnBody::SetAcl(SetAclTxn { path: p.to_string(), acl, version: new_version }))
+    }
+
+    fn check(&mut self, p: &str, version: i32) -> PrepResult {
+        self.check_session()?;
+        path::validate_path(p).map_err(|_| ErrorCode::BadArguments)?;
+        let node = self.record(p)?;
+        self.check_acl(&node.acl, perms::READ)?;
+        let stat = node.stat.ok_or(ErrorCode::NoNode)?;
+        let v = check_version(stat.version, version)?;
+        Ok(TxnBody::Check(CheckVersionTxn { path: p.to_string(), version: v }))
+    }
+
+    fn multi(&mut self, req: &MultiRequest, time: i64) -> TxnBody {
+        let saved = self.pending.clone();
+        let mut failed = false;
+        let mut subs = Vec::with_capacity(req.ops.len());
+        for op in &req.ops {
+            if failed {
+                subs.push(error_sub(ErrorCode::RuntimeInconsistency));
+                continue;
+            }
+            let res = match op {
+                MultiOp::Create { op, req } => {
+                    self.create(*op, &req.path, req.data.clone(), &req.acl, req.flags, -1, time)
+                }
+                MultiOp::CreateTtl(r) => self.create(
+                    OpCode::CreateTtl,
+                    &r.path,
+                    r.data.clone(),
+                    &r.acl,
+                    r.flags,
+                    r.ttl,
+                    time,
+                ),
+                MultiOp::Delete(r) => self.delete(&r.path, r.version),
+                MultiOp::SetData(r) => self.set_data(&r.path, r.data.clone(), r.version, time),
+                MultiOp::Check(r) => self.check(&r.path, r.version),
+                MultiOp::GetChildren(_) | MultiOp::GetData(_) => Err(ErrorCode::BadArguments),
+            };
+            match res {
+                Ok(body) => subs.push(SubTxn { type_: sub_type(op, &body), body }),
+                Err(e) => {
+                    failed = true;
+                    *self.pending = saved.clone();
+                    subs.push(error_sub(e));
+                }
+            }
+        }
+        TxnBody::Multi(subs)
+    }
+}
+
+fn error_sub(e: ErrorCode) -> SubTxn {
+    SubTxn { type_: OpCode::Error.code(), body: TxnBody::Error(ErrorTxn { err: e.code() }) }
+}
+
+/// A multi sub-txn's type follows its record: plain creates are `create`,
+/// container and TTL creates keep their own codes (clients see `create2`
+/// results for those).
+fn sub_type(op: &MultiOp, body: &TxnBody) -> i32 {
+    match body {
+        TxnBody::Create(_) => OpCode::Create.code(),
+        TxnBody::CreateContainer(_) => OpCode::CreateContainer.code(),
+        TxnBody::CreateTtl(_) => OpCode::CreateTtl.code(),
+        _ => op.op_code().code(),
+    }
+}
+
+fn check_version(current: i32, expected: i32) -> Result<i32, ErrorCode> {
+    if expected != -1 && expected != current {
+        return Err(ErrorCode::BadVersion);
+    }
+    Ok(current.wrapping_add(1))
+}
+
+fn is_special_path(p: &str) -> bool {
+    matches!(p, "/" | PROC_ZOOKEEPER | QUOTA_ZOOKEEPER | CONFIG_ZOOKEEPER)
+}
+
+/// `CreateMode` decoded from flags.
+#[derive(Debug, Clone, Copy)]
+struct CreateModeInfo {
+    ephemeral: bool,
+    sequential: bool,
+    container: bool,
+    ttl: bool,
+}
+
+impl CreateModeInfo {
+    fn from_flags(flags: i32) -> Option<CreateModeInfo> {
+        let m = |ephemeral, sequential, container, ttl| {
+            Some(CreateModeInfo { ephemeral, sequential, container, ttl })
+        };
+        match flags {
+            create_mode::PERSISTENT => m(false, false, false, false),
+            create_mode::EPHEMERAL => m(true, false, false, false),
+            create_mode::PERSISTENT_SEQUENTIAL => m(false, true, false, false),
+            create_mode::EPHEMERAL_SEQUENTIAL => m(true, true, false, false),
+            create_mode::CONTAINER => m(false, false, true, false),
+            create_mode::PERSISTENT_WITH_TTL => m(false, false, false, true),
+            create_mode::PERSISTENT_SEQUENTIAL_WITH_TTL => m(false, true, false, true),
+            _ => None,
+        }
+    }
+}

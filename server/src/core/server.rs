@@ -1,27 +1,993 @@
-//! Placeholder with the final signatures; the real processor replaces it.
-use super::{CoreConfig, Input, Output, ServerStats};
+//! The request processor: connection and session handling, prep → apply →
+//! reply for writes, reads against the applied tree, watch delivery, session
+//! expiry and container/TTL reaping. One owner calls [`Server::handle`].
+//!
+//! Invariants:
+//! - Requests of one connection are answered in arrival order.
+//! - A watch event is queued for its connection before the reply to the
+//!   request whose txn triggered it, so no reply reveals a change before its
+//!   event.
+//! - Every txn gets the next zxid; failed writes are error txns and consume
+//!   one too, as in ZooKeeper.
+
+use super::acl::{self, AclPolicy};
+use super::data_tree::{DataTree, Trigger, TxnResult, WatchTable as Table};
+use super::java::session_password;
+use super::prep::{PendingChanges, PrepContext};
+use super::sessions::SessionTracker;
+use super::txn::{Txn, TxnBody};
+use super::watches::{WatchMode, Watches};
+use super::{ConnId, ConnInfo, CoreConfig, Input, Output, ServerStats};
+use bytes::{Bytes, BytesMut};
+use jute::data::{perms, ClientInfo, Id};
+use jute::multi::{MultiOp, MultiRequest, MultiResponse, OpResult};
+use jute::proto::*;
+use jute::txn::{CloseSessionTxn, CreateSessionTxn, ErrorTxn, TxnHeader};
+use jute::{ErrorCode, OpCode, Record};
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
-/// The request processor and state machine owner.
+/// One client connection's state.
+#[derive(Debug, Clone)]
+struct Conn {
+    peer: IpAddr,
+    /// 0 until the handshake completes.
+    session_id: i64,
+    timeout_ms: i32,
+    auth: Vec<Id>,
+    established: bool,
+    packets_received: u64,
+    packets_sent: u64,
+    last_zxid: i64,
+}
+
+/// The server core.
 pub struct Server {
-    _config: CoreConfig,
+    config: CoreConfig,
+    policy: AclPolicy,
+    tree: DataTree,
+    sessions: SessionTracker,
+    watches: Watches,
+    pending: PendingChanges,
+    conns: HashMap<ConnId, Conn>,
+    session_conn: HashMap<i64, ConnId>,
+    /// The last zxid handed out.
+    last_zxid: i64,
+    last_reap_ms: i64,
+    reaped_this_minute: i64,
+    reap_minute_start_ms: i64,
+    packets_received: u64,
+    packets_sent: u64,
+    latency_min_ms: u64,
+    latency_max_ms: u64,
+    latency_total_ms: u64,
+    latency_count: u64,
+}
+
+fn make_frame<F: FnOnce(&mut BytesMut)>(f: F) -> Bytes {
+    let mut buf = BytesMut::with_capacity(64);
+    buf.extend_from_slice(&[0, 0, 0, 0]);
+    f(&mut buf);
+    let len = (buf.len() - 4) as u32;
+    buf[..4].copy_from_slice(&len.to_be_bytes());
+    buf.freeze()
+}
+
+fn reply<R: Record>(xid: i32, zxid: i64, err: ErrorCode, body: Option<&R>) -> Bytes {
+    make_frame(|b| {
+        ReplyHeader { xid, zxid, err: err.code() }.write(b);
+        if let Some(r) = body {
+            r.write(b);
+        }
+    })
+}
+
+fn header_only(xid: i32, zxid: i64, err: ErrorCode) -> Bytes {
+    reply::<ErrorResponse>(xid, zxid, err, None)
+}
+
+/// A read's outcome: the reply body, or an error code.
+type ReadResult = Result<Option<Bytes>, ErrorCode>;
+
+fn encode<R: Record>(r: &R) -> Option<Bytes> {
+    Some(jute::to_bytes(r))
 }
 
 impl Server {
     /// A fresh server with an empty tree.
-    pub fn new(config: CoreConfig, _now_ms: i64) -> Server {
-        Server { _config: config }
+    pub fn new(config: CoreConfig, now_ms: i64) -> Server {
+        let session_server_id = if config.server_id == 0 { 1 } else { config.server_id };
+        Server {
+            policy: AclPolicy {
+                skip_acl: config.skip_acl,
+                super_digest: config.super_digest.clone(),
+            },
+            tree: DataTree::new(config.extended_types_enabled),
+            sessions: SessionTracker::new(now_ms, session_server_id, config.tick_time_ms),
+            watches: Watches::default(),
+            pending: PendingChanges::default(),
+            conns: HashMap::new(),
+            session_conn: HashMap::new(),
+            last_zxid: 0,
+            last_reap_ms: now_ms,
+            reaped_this_minute: 0,
+            reap_minute_start_ms: now_ms,
+            packets_received: 0,
+            packets_sent: 0,
+            latency_min_ms: u64::MAX,
+            latency_max_ms: 0,
+            latency_total_ms: 0,
+            latency_count: 0,
+            config,
+        }
     }
+
+    /// The data tree (read-only).
+    pub fn tree(&self) -> &DataTree {
+        &self.tree
+    }
+
     /// Processes one input, appending outputs in delivery order.
-    pub fn handle(&mut self, _now_ms: i64, _input: Input, _out: &mut Vec<Output>) {}
+    pub fn handle(&mut self, now_ms: i64, input: Input, out: &mut Vec<Output>) {
+        match input {
+            Input::Open { conn, peer } => {
+                self.conns.insert(
+                    conn,
+                    Conn {
+                        peer,
+                        session_id: 0,
+                        timeout_ms: 0,
+                        auth: vec![Id { scheme: "ip".into(), id: peer.to_string() }],
+                        established: false,
+                        packets_received: 0,
+                        packets_sent: 0,
+                        last_zxid: 0,
+                    },
+                );
+            }
+            Input::Closed { conn } => self.forget_conn(conn),
+            Input::Frame { conn, frame } => {
+                let Some(c) = self.conns.get_mut(&conn) else { return };
+                c.packets_received += 1;
+                self.packets_received += 1;
+                if c.established {
+                    self.request(now_ms, conn, frame, out);
+                } else {
+                    self.connect(now_ms, conn, frame, out);
+                }
+            }
+            Input::Tick => {
+                self.expire_sessions(now_ms, out);
+                self.reap_containers(now_ms, out);
+            }
+        }
+    }
+
+    fn forget_conn(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.remove(&conn) {
+            if self.session_conn.get(&c.session_id) == Some(&conn) {
+                self.session_conn.remove(&c.session_id);
+            }
+        }
+        self.watches.remove_conn(conn);
+    }
+
+    fn close(&mut self, conn: ConnId, reason: String, out: &mut Vec<Output>) {
+        if self.conns.contains_key(&conn) {
+            tracing::debug!(conn, %reason, "closing connection");
+            self.forget_conn(conn);
+            out.push(Output::Close { conn, reason });
+        }
+    }
+
+    fn send(&mut self, conn: ConnId, frame: Bytes, out: &mut Vec<Output>) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.packets_sent += 1;
+            c.last_zxid = self.tree.last_processed_zxid;
+        }
+        self.packets_sent += 1;
+        out.push(Output::Send { conn, frame });
+    }
+
+    fn next_zxid(&mut self) -> i64 {
+        self.last_zxid += 1;
+        self.last_zxid
+    }
+
+    // ---- handshake ----
+
+    fn connect(&mut self, now_ms: i64, conn: ConnId, mut frame: Bytes, out: &mut Vec<Output>) {
+        let req = match ConnectRequest::read(&mut frame) {
+            Ok(r) => r,
+            Err(e) => return self.close(conn, format!("malformed connect request: {e}"), out),
+        };
+        let last = self.tree.last_processed_zxid;
+        if req.last_zxid_seen > last {
+            let reason = format!(
+                "refusing session request: client has seen zxid 0x{:x}, our last zxid is 0x{:x}",
+                req.last_zxid_seen, last
+            );
+            tracing::info!(conn, "{reason}");
+            return self.close(conn, reason, out);
+        }
+        let timeout = req
+            .time_out
+            .clamp(self.config.session_timeout_ms_min, self.config.session_timeout_ms_max);
+        let read_only = req.read_only.map(|_| false);
+        if req.session_id == 0 {
+            let id = self.sessions.next_id();
+            let zxid = self.next_zxid();
+            let txn = Txn {
+                header: TxnHeader {
+                    client_id: id,
+                    cxid: 0,
+                    zxid,
+                    time: now_ms,
+                    type_: OpCode::CreateSession.code(),
+                },
+                body: TxnBody::CreateSession(CreateSessionTxn { time_out: timeout }),
+            };
+            self.apply(txn, out);
+            tracing::info!(conn, "established session 0x{id:x} with negotiated timeout {timeout}");
+            self.finish_connect(conn, id, timeout, read_only, out);
+            return;
+        }
+        let id = req.session_id;
+        let passwd_ok =
+            req.passwd.as_deref().is_some_and(|p| p == session_password(id).as_slice());
+        if passwd_ok && self.sessions.touch(id, now_ms) {
+            if let Some(old) = self.session_conn.get(&id).copied() {
+                if old != conn {
+                    self.close(old, format!("session 0x{id:x} moved to another connection"), out);
+                }
+            }
+            tracing::info!(conn, "revalidated session 0x{id:x}");
+            self.finish_connect(conn, id, timeout, read_only, out);
+        } else {
+            let why = if passwd_ok { "expired" } else { "invalid password" };
+            tracing::info!(conn, "refusing reconnect of session 0x{id:x}: {why}");
+            let rsp = ConnectResponse {
+                protocol_version: 0,
+                time_out: 0,
+                session_id: 0,
+                passwd: Some(Bytes::from_static(&[0u8; 16])),
+                read_only,
+            };
+            let f = make_frame(|b| rsp.write(b));
+            self.send(conn, f, out);
+            self.close(conn, format!("session 0x{id:x} {why}"), out);
+        }
+    }
+
+    fn finish_connect(
+        &mut self,
+        conn: ConnId,
+        id: i64,
+        timeout: i32,
+        read_only: Option<bool>,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        c.session_id = id;
+        c.timeout_ms = timeout;
+        c.established = true;
+        self.session_conn.insert(id, conn);
+        let rsp = ConnectResponse {
+            protocol_version: 0,
+            time_out: timeout,
+            session_id: id,
+            passwd: Some(Bytes::copy_from_slice(&session_password(id))),
+            read_only,
+        };
+        let f = make_frame(|b| rsp.write(b));
+        self.send(conn, f, out);
+    }
+
+    // ---- requests ----
+
+    fn request(&mut self, now_ms: i64, conn: ConnId, mut frame: Bytes, out: &mut Vec<Output>) {
+        let hdr = match RequestHeader::read(&mut frame) {
+            Ok(h) => h,
+            Err(e) => return self.close(conn, format!("malformed request header: {e}"), out),
+        };
+        let Some(c) = self.conns.get(&conn) else { return };
+        let session_id = c.session_id;
+        if !self.sessions.touch(session_id, now_ms) && hdr.type_ != OpCode::CloseSession.code() {
+            let f = header_only(hdr.xid, self.tree.last_processed_zxid, ErrorCode::SessionExpired);
+            self.send(conn, f, out);
+            return self.close(conn, format!("session 0x{session_id:x} is gone"), out);
+        }
+        let xid = hdr.xid;
+        let Some(op) = OpCode::from_i32(hdr.type_) else {
+            tracing::debug!(conn, op = hdr.type_, "unknown opcode");
+            let f = header_only(xid, self.tree.last_processed_zxid, ErrorCode::Unimplemented);
+            return self.send(conn, f, out);
+        };
+        match op {
+            OpCode::Ping => {
+                let f = header_only(xid, self.tree.last_processed_zxid, ErrorCode::Ok);
+                self.send(conn, f, out);
+            }
+            OpCode::Auth => self.auth(conn, xid, frame, out),
+            OpCode::SetWatches | OpCode::SetWatches2 => {
+                self.set_watches(conn, xid, op, frame, out)
+            }
+            OpCode::Sasl => {
+                // No SASL mechanism is configured: answer with an empty token.
+                let rsp = SetSaslResponse { token: None };
+                let f = reply(xid, 0, ErrorCode::Ok, Some(&rsp));
+                self.send(conn, f, out);
+            }
+            OpCode::CloseSession => self.close_session(now_ms, conn, xid, out),
+            OpCode::Create
+            | OpCode::Create2
+            | OpCode::CreateContainer
+            | OpCode::CreateTtl
+            | OpCode::Delete
+            | OpCode::DeleteContainer
+            | OpCode::SetData
+            | OpCode::SetAcl
+            | OpCode::Check
+            | OpCode::Multi
+            | OpCode::Reconfig => self.write(now_ms, conn, xid, op, frame, out),
+            OpCode::CreateSession | OpCode::Notification | OpCode::Error => {
+                let f = header_only(xid, self.tree.last_processed_zxid, ErrorCode::Unimplemented);
+                self.send(conn, f, out);
+            }
+            OpCode::MultiRead => {
+                let (err, body) = self.multi_read(conn, &mut frame);
+                let f = frame_with(xid, self.tree.last_processed_zxid, err, body);
+                self.send(conn, f, out);
+            }
+            _ => {
+                let result = self.read(conn, op, &mut frame);
+                let zxid = self.tree.last_processed_zxid;
+                let f = match result {
+                    Ok(body) => frame_with(xid, zxid, ErrorCode::Ok, body),
+                    Err(e) => header_only(xid, zxid, e),
+                };
+                self.send(conn, f, out);
+            }
+        }
+    }
+
+    fn auth(&mut self, conn: ConnId, xid: i32, mut frame: Bytes, out: &mut Vec<Output>) {
+        let Ok(pkt) = AuthPacket::read(&mut frame) else {
+            return self.close(conn, "malformed auth packet".into(), out);
+        };
+        let Some(c) = self.conns.get(&conn) else { return };
+        let peer = c.peer;
+        let auth = pkt.auth.as_deref().unwrap_or(&[]);
+        match acl::authenticate(&self.policy, &pkt.scheme, auth, peer) {
+            Some(ids) => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    for id in ids {
+                        if !c.auth.contains(&id) {
+                            c.auth.push(id);
+                        }
+                    }
+                }
+                self.send(conn, header_only(xid, 0, ErrorCode::Ok), out);
+            }
+            None => {
+                tracing::warn!(conn, scheme = %pkt.scheme, "authentication failed");
+                self.send(conn, header_only(xid, 0, ErrorCode::AuthFailed), out);
+                self.close(conn, format!("authentication failed for scheme {}", pkt.scheme), out);
+            }
+        }
+    }
+
+    fn set_watches(
+        &mut self,
+        conn: ConnId,
+        xid: i32,
+        op: OpCode,
+        mut frame: Bytes,
+        out: &mut Vec<Output>,
+    ) {
+        let sw = if op == OpCode::SetWatches {
+            SetWatches::read(&mut frame).map(|s| SetWatches2 {
+                relative_zxid: s.relative_zxid,
+                data_watches: s.data_watches,
+                exist_watches: s.exist_watches,
+                child_watches: s.child_watches,
+                persistent_watches: vec![],
+                persistent_recursive_watches: vec![],
+            })
+        } else {
+            SetWatches2::read(&mut frame)
+        };
+        let Ok(sw) = sw else {
+            let f = header_only(xid, self.tree.last_processed_zxid, ErrorCode::MarshallingError);
+            return self.send(conn, f, out);
+        };
+        let rel = sw.relative_zxid;
+        for p in &sw.data_watches {
+            match self.tree.get(p) {
+                None => self.event(conn, event_type::NODE_DELETED, p, out),
+                Some(n) if n.stat.mzxid > rel => {
+                    self.event(conn, event_type::NODE_DATA_CHANGED, p, out)
+                }
+                Some(_) => self.watches.data.add(p, conn, WatchMode::Standard),
+            }
+        }
+        for p in &sw.exist_watches {
+            if self.tree.get(p).is_some() {
+                self.event(conn, event_type::NODE_CREATED, p, out);
+            } else {
+                self.watches.data.add(p, conn, WatchMode::Standard);
+            }
+        }
+        for p in &sw.child_watches {
+            match self.tree.get(p) {
+                None => self.event(conn, event_type::NODE_DELETED, p, out),
+                Some(n) if n.stat.pzxid > rel => {
+                    self.event(conn, event_type::NODE_CHILDREN_CHANGED, p, out)
+                }
+                Some(_) => self.watches.child.add(p, conn, WatchMode::Standard),
+            }
+        }
+        for p in &sw.persistent_watches {
+            self.watches.child.add(p, conn, WatchMode::Persistent);
+            self.watches.data.add(p, conn, WatchMode::Persistent);
+        }
+        for p in &sw.persistent_recursive_watches {
+            self.watches.data.add(p, conn, WatchMode::PersistentRecursive);
+        }
+        let f = header_only(xid, self.tree.last_processed_zxid, ErrorCode::Ok);
+        self.send(conn, f, out);
+    }
+
+    fn event(&mut self, conn: ConnId, event: i32, path: &str, out: &mut Vec<Output>) {
+        let f = event_frame(event, path);
+        self.send(conn, f, out);
+    }
+
+    fn close_session(&mut self, now_ms: i64, conn: ConnId, xid: i32, out: &mut Vec<Output>) {
+        let Some(c) = self.conns.get(&conn) else { return };
+        let id = c.session_id;
+        self.close_session_txn(now_ms, id, xid, out);
+        let f = header_only(xid, self.tree.last_processed_zxid, ErrorCode::Ok);
+        self.send(conn, f, out);
+        self.close(conn, format!("closed session 0x{id:x}"), out);
+    }
+
+    fn close_session_txn(&mut self, now_ms: i64, id: i64, cxid: i32, out: &mut Vec<Output>) {
+        let paths = self.tree.ephemerals_of(id);
+        self.sessions.set_closing(id);
+        let zxid = self.next_zxid();
+        let txn = Txn {
+            header: TxnHeader {
+                client_id: id,
+                cxid,
+                zxid,
+                time: now_ms,
+                type_: OpCode::CloseSession.code(),
+            },
+            body: TxnBody::CloseSession(CloseSessionTxn { paths2_delete: paths }),
+        };
+        self.apply(txn, out);
+    }
+
+    fn write(
+        &mut self,
+        now_ms: i64,
+        conn: ConnId,
+        xid: i32,
+        op: OpCode,
+        mut body: Bytes,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(c) = self.conns.get(&conn) else { return };
+        let session_id = c.session_id;
+        let auth = c.auth.clone();
+        let rc = self.prep_and_apply(now_ms, session_id, xid, op, &mut body, &auth, out);
+        let zxid = self.tree.last_processed_zxid;
+        let f = write_reply(xid, zxid, op, &rc);
+        self.send(conn, f, out);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn prep_and_apply(
+        &mut self,
+        now_ms: i64,
+        session_id: i64,
+        cxid: i32,
+        op: OpCode,
+        body: &mut Bytes,
+        auth: &[Id],
+        out: &mut Vec<Output>,
+    ) -> TxnResult {
+        let zxid = self.next_zxid();
+        let session_valid = session_id == 0 || self.sessions.is_valid(session_id);
+        let mut ctx = PrepContext {
+            tree: &self.tree,
+            pending: &mut self.pending,
+            policy: &self.policy,
+            auth,
+            session_id,
+            session_valid,
+            zxid,
+            extended_types_enabled: self.config.extended_types_enabled,
+            reconfig_enabled: self.config.reconfig_enabled,
+            enforce_quota: self.config.enforce_quota,
+        };
+        let (type_, body) = match ctx.prep(op, body, now_ms) {
+            Ok(b) => (op.code(), b),
+            Err(e) => (OpCode::Error.code(), TxnBody::Error(ErrorTxn { err: e.code() })),
+        };
+        let txn = Txn {
+            header: TxnHeader { client_id: session_id, cxid, zxid, time: now_ms, type_ },
+            body,
+        };
+        self.apply(txn, out)
+    }
+
+    /// Applies a txn to the tree and sessions, and delivers its watch events.
+    fn apply(&mut self, txn: Txn, out: &mut Vec<Output>) -> TxnResult {
+        let mut triggers: Vec<Trigger> = Vec::new();
+        let rc = self.tree.apply(&txn, &mut triggers);
+        let h = &txn.header;
+        match &txn.body {
+            TxnBody::CreateSession(t) => self.sessions.add(h.client_id, t.time_out, h.time),
+            TxnBody::CloseSession(_) => self.sessions.remove(h.client_id),
+            _ => {}
+        }
+        self.pending.applied(h.zxid);
+        self.fire(&triggers, out);
+        rc
+    }
+
+    fn fire(&mut self, triggers: &[Trigger], out: &mut Vec<Output>) {
+        let mut last_data: Vec<ConnId> = Vec::new();
+        for t in triggers {
+            let notify = match t.table {
+                Table::Data => {
+                    last_data = self.watches.data.trigger(&t.path, t.event_type, &[]);
+                    last_data.clone()
+                }
+                Table::ChildSuppressed => {
+                    self.watches.child.trigger(&t.path, t.event_type, &last_data)
+                }
+                Table::Child => self.watches.child.trigger(&t.path, t.event_type, &[]),
+            };
+            if notify.is_empty() {
+                continue;
+            }
+            let f = event_frame(t.event_type, &t.path);
+            for conn in notify {
+                self.send(conn, f.clone(), out);
+            }
+        }
+    }
+
+    // ---- reads ----
+
+    fn read(&mut self, conn: ConnId, op: OpCode, body: &mut Bytes) -> ReadResult {
+        let bad = |_| ErrorCode::MarshallingError;
+        match op {
+            OpCode::Exists => {
+                let r = ExistsRequest::read(body).map_err(bad)?;
+                if r.path.contains('\0') {
+                    return Err(ErrorCode::BadArguments);
+                }
+                if r.watch {
+                    self.watches.data.add(&r.path, conn, WatchMode::Standard);
+                }
+                let n = self.tree.get(&r.path).ok_or(ErrorCode::NoNode)?;
+                let stat = n.client_stat(self.config.extended_types_enabled);
+                Ok(encode(&ExistsResponse { stat }))
+            }
+            OpCode::GetData => {
+                let r = GetDataRequest::read(body).map_err(bad)?;
+                let rsp = self.get_data(conn, &r)?;
+                Ok(encode(&rsp))
+            }
+            OpCode::GetAcl => {
+                let r = GetAclRequest::read(body).map_err(bad)?;
+                let n = self.tree.get(&r.path).ok_or(ErrorCode::NoNode)?;
+                let acl = self.tree.acl_of(n);
+                let auth = self.auth_of(conn);
+                if !acl::check(&self.policy, &acl, perms::READ | perms::ADMIN, &auth) {
+                    return Err(ErrorCode::NoAuth);
+                }
+                let stat = n.client_stat(self.config.extended_types_enabled);
+                let shown = if acl::check(&self.policy, &acl, perms::ADMIN, &auth) {
+                    acl
+                } else {
+                    acl::mask_digests(acl)
+                };
+                Ok(encode(&GetAclResponse { acl: shown, stat }))
+            }
+            OpCode::GetChildren => {
+                let r = GetChildrenRequest::read(body).map_err(bad)?;
+                let children = self.get_children(conn, &r.path, r.watch)?;
+                Ok(encode(&GetChildrenResponse { children }))
+            }
+            OpCode::GetChildren2 => {
+                let r = GetChildren2Request::read(body).map_err(bad)?;
+                let children = self.get_children(conn, &r.path, r.watch)?;
+                let n = self.tree.get(&r.path).ok_or(ErrorCode::NoNode)?;
+                let stat = n.client_stat(self.config.extended_types_enabled);
+                Ok(encode(&GetChildren2Response { children, stat }))
+            }
+            OpCode::GetAllChildrenNumber => {
+                let r = GetAllChildrenNumberRequest::read(body).map_err(bad)?;
+                let n = self.tree.get(&r.path).ok_or(ErrorCode::NoNode)?;
+                self.check_read(conn, n.acl)?;
+                let total_number = self.tree.all_children_number(&r.path);
+                Ok(encode(&GetAllChildrenNumberResponse { total_number }))
+            }
+            OpCode::GetEphemerals => {
+                let r = GetEphemeralsRequest::read(body).map_err(bad)?;
+                let session = self.conns.get(&conn).map_or(0, |c| c.session_id);
+                let all = self.tree.ephemerals_of(session);
+                let prefix = r.prefix_path.trim();
+                let ephemerals = if prefix.is_empty() || prefix == "/" {
+                    all
+                } else {
+                    all.into_iter().filter(|p| p.starts_with(&r.prefix_path)).collect()
+                };
+                Ok(encode(&GetEphemeralsResponse { ephemerals }))
+            }
+            OpCode::WhoAmI => {
+                let client_info = self
+                    .auth_of(conn)
+                    .iter()
+                    .map(|id| ClientInfo { auth_scheme: id.scheme.clone(), user: acl::user_name(id) })
+                    .collect();
+                Ok(encode(&WhoAmIResponse { client_info }))
+            }
+            OpCode::Sync => {
+                let r = SyncRequest::read(body).map_err(bad)?;
+                Ok(encode(&SyncResponse { path: r.path }))
+            }
+            OpCode::AddWatch => {
+                let r = AddWatchRequest::read(body).map_err(bad)?;
+                match r.mode {
+                    add_watch_mode::PERSISTENT => {
+                        self.watches.data.add(&r.path, conn, WatchMode::Persistent);
+                        self.watches.child.add(&r.path, conn, WatchMode::Persistent);
+                    }
+                    add_watch_mode::PERSISTENT_RECURSIVE => {
+                        self.watches.data.add(&r.path, conn, WatchMode::PersistentRecursive);
+                    }
+                    _ => return Err(ErrorCode::MarshallingError),
+                }
+                Ok(encode(&ErrorResponse { err: 0 }))
+            }
+            OpCode::CheckWatches | OpCode::RemoveWatches => {
+                let r = CheckWatchesRequest::read(body).map_err(bad)?;
+                let (data, child) = match r.type_ {
+                    watcher_type::CHILDREN => (false, true),
+                    watcher_type::DATA => (true, false),
+                    watcher_type::ANY => (true, true),
+                    _ => return Err(ErrorCode::MarshallingError),
+                };
+                let found = if op == OpCode::CheckWatches {
+                    (child && self.watches.child.contains(&r.path, conn))
+                        || (data && self.watches.data.contains(&r.path, conn))
+                } else {
+                    let c = child && self.watches.child.remove(&r.path, conn);
+                    let d = data && self.watches.data.remove(&r.path, conn);
+                    c || d
+                };
+                if found {
+                    Ok(None)
+                } else {
+                    Err(ErrorCode::NoWatcher)
+                }
+            }
+            _ => Err(ErrorCode::Unimplemented),
+        }
+    }
+
+    fn auth_of(&self, conn: ConnId) -> Vec<Id> {
+        self.conns.get(&conn).map(|c| c.auth.clone()).unwrap_or_default()
+    }
+
+    fn check_read(&self, conn: ConnId, acl_index: i64) -> Result<(), ErrorCode> {
+        let acl = self.tree.acl_cache.get(acl_index);
+        let auth = self.conns.get(&conn).map(|c| c.auth.as_slice()).unwrap_or(&[]);
+        if acl::check(&self.policy, &acl, perms::READ, auth) {
+            Ok(())
+        } else {
+            Err(ErrorCode::NoAuth)
+        }
+    }
+
+    fn get_data(&mut self, conn: ConnId, r: &GetDataRequest) -> Result<GetDataResponse, ErrorCode> {
+        let n = self.tree.get(&r.path).ok_or(ErrorCode::NoNode)?;
+        self.check_read(conn, n.acl)?;
+        let rsp = GetDataResponse {
+            data: n.data.clone(),
+            stat: n.client_stat(self.config.extended_types_enabled),
+        };
+        if r.watch {
+            self.watches.data.add(&r.path, conn, WatchMode::Standard);
+        }
+        Ok(rsp)
+    }
+
+    fn get_children(&mut self, conn: ConnId, p: &str, watch: bool) -> Result<Vec<String>, ErrorCode> {
+        let n = self.tree.get(p).ok_or(ErrorCode::NoNode)?;
+        self.check_read(conn, n.acl)?;
+        let children = n.children_list();
+        if watch {
+            self.watches.child.add(p, conn, WatchMode::Standard);
+        }
+        Ok(children)
+    }
+
+    /// multiRead: each op answers on its own; a write op inside it is a
+    /// marshalling error for the whole request, sent with the results so far
+    /// (as the reference does).
+    fn multi_read(&mut self, conn: ConnId, body: &mut Bytes) -> (ErrorCode, Option<Bytes>) {
+        let Ok(req) = MultiRequest::read(body) else {
+            return (ErrorCode::MarshallingError, None);
+        };
+        let mut results = Vec::with_capacity(req.ops.len());
+        for op in &req.ops {
+            let r = match op {
+                MultiOp::GetChildren(g) => match self.get_children(conn, &g.path, g.watch) {
+                    Ok(children) => OpResult::GetChildren { children },
+                    Err(e) => OpResult::Error { err: e.code() },
+                },
+                MultiOp::GetData(g) => match self.get_data(conn, g) {
+                    Ok(r) => OpResult::GetData { data: r.data, stat: r.stat },
+                    Err(e) => OpResult::Error { err: e.code() },
+                },
+                _ => {
+                    let partial = jute::to_bytes(&MultiResponse { results });
+                    return (ErrorCode::MarshallingError, Some(partial));
+                }
+            };
+            results.push(r);
+        }
+        (ErrorCode::Ok, encode(&MultiResponse { results }))
+    }
+
+    // ---- time-driven work ----
+
+    fn expire_sessions(&mut self, now_ms: i64, out: &mut Vec<Output>) {
+        for id in self.sessions.expired(now_ms) {
+            tracing::info!("expiring session 0x{id:x}");
+            self.close_session_txn(now_ms, id, 0, out);
+            if let Some(conn) = self.session_conn.get(&id).copied() {
+                self.close(conn, format!("session 0x{id:x} expired"), out);
+            }
+        }
+    }
+
+    fn reap_containers(&mut self, now_ms: i64, out: &mut Vec<Output>) {
+        if now_ms - self.last_reap_ms < self.config.container_check_interval_ms {
+            return;
+        }
+        self.last_reap_ms = now_ms;
+        if now_ms - self.reap_minute_start_ms >= 60_000 {
+            self.reap_minute_start_ms = now_ms;
+            self.reaped_this_minute = 0;
+        }
+        let candidates =
+            self.tree.reap_candidates(now_ms, self.config.container_max_never_used_interval_ms);
+        for p in candidates {
+            if self.reaped_this_minute >= self.config.container_max_per_minute {
+                break;
+            }
+            self.reaped_this_minute += 1;
+            let mut body = Bytes::from(p.into_bytes());
+            let op = OpCode::DeleteContainer;
+            self.prep_and_apply(now_ms, 0, 0, op, &mut body, &[], out);
+        }
+    }
+
+    // ---- figures ----
+
     /// Current figures.
     pub fn stats(&self) -> ServerStats {
-        ServerStats::default()
+        let connections = self
+            .conns
+            .values()
+            .map(|c| ConnInfo {
+                peer: c.peer.to_string(),
+                session_id: c.session_id,
+                timeout_ms: c.timeout_ms,
+                packets_received: c.packets_received,
+                packets_sent: c.packets_sent,
+                last_zxid: c.last_zxid,
+                outstanding_requests: 0,
+            })
+            .collect();
+        let watched_paths = self.watches.data.by_path().len() + self.watches.child.by_path().len();
+        ServerStats {
+            znode_count: self.tree.node_count() as u64,
+            watch_count: self.watches.len() as u64,
+            watched_paths: watched_paths as u64,
+            ephemerals_count: self.tree.ephemeral_count() as u64,
+            approximate_data_size: self.tree.approximate_data_size().max(0) as u64,
+            session_count: self.sessions.len() as u64,
+            last_zxid: self.tree.last_processed_zxid,
+            packets_received: self.packets_received,
+            packets_sent: self.packets_sent,
+            outstanding_requests: 0,
+            min_latency_ms: if self.latency_count == 0 { 0 } else { self.latency_min_ms },
+            max_latency_ms: self.latency_max_ms,
+            avg_latency_ms: if self.latency_count == 0 {
+                0.0
+            } else {
+                self.latency_total_ms as f64 / self.latency_count as f64
+            },
+            connections,
+        }
     }
-    /// Runs a state-reading four-letter word (`dump wchs wchc wchp crst srst`).
-    pub fn command(&mut self, _word: &str) -> String {
-        String::new()
-    }
+
     /// Records how long one input took to process.
-    pub fn record_latency(&mut self, _elapsed: Duration) {}
+    pub fn record_latency(&mut self, elapsed: Duration) {
+        let ms = elapsed.as_millis() as u64;
+        self.latency_min_ms = self.latency_min_ms.min(ms);
+        self.latency_max_ms = self.latency_max_ms.max(ms);
+        self.latency_total_ms += ms;
+        self.latency_count += 1;
+    }
+
+    /// Runs a state-reading four-letter word (`dump wchs wchc wchp crst srst`).
+    pub fn command(&mut self, word: &str) -> String {
+        let session_of = |conns: &HashMap<ConnId, Conn>, c: &ConnId| {
+            conns.get(c).map_or(0, |c| c.session_id)
+        };
+        match word {
+            "wchs" => {
+                let mut paths: std::collections::BTreeSet<String> = Default::default();
+                paths.extend(self.watches.data.by_path().into_keys());
+                paths.extend(self.watches.child.by_path().into_keys());
+                let mut conns: std::collections::BTreeSet<ConnId> = Default::default();
+                conns.extend(self.watches.data.by_conn().into_keys());
+                conns.extend(self.watches.child.by_conn().into_keys());
+                format!(
+                    "{} connections watching {} paths\nTotal watches:{}\n",
+                    conns.len(),
+                    paths.len(),
+                    self.watches.len()
+                )
+            }
+            "wchc" => {
+                let mut by_session: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+                for table in [&self.watches.data, &self.watches.child] {
+                    for (c, paths) in table.by_conn() {
+                        let e = by_session.entry(session_of(&self.conns, &c)).or_default();
+                        for p in paths {
+                            if !e.contains(&p) {
+                                e.push(p);
+                            }
+                        }
+                    }
+                }
+                let mut s = String::new();
+                for (sid, paths) in by_session {
+                    s.push_str(&format!("0x{sid:x}\n"));
+                    for p in paths {
+                        s.push_str(&format!("\t{p}\n"));
+                    }
+                }
+                s
+            }
+            "wchp" => {
+                let mut by_path: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+                for table in [&self.watches.data, &self.watches.child] {
+                    for (p, conns) in table.by_path() {
+                        let e = by_path.entry(p).or_default();
+                        for c in conns {
+                            let sid = session_of(&self.conns, &c);
+                            if !e.contains(&sid) {
+                                e.push(sid);
+                            }
+                        }
+                    }
+                }
+                let mut s = String::new();
+                for (p, sids) in by_path {
+                    s.push_str(&format!("{p}\n"));
+                    for sid in sids {
+                        s.push_str(&format!("\t0x{sid:x}\n"));
+                    }
+                }
+                s
+            }
+            "dump" => {
+                let mut s = String::from("SessionTracker dump:\n");
+                s.push_str(&format!("Global Sessions({}):\n", self.sessions.len()));
+                for sess in self.sessions.iter() {
+                    s.push_str(&format!("0x{:x}\t{}ms\n", sess.id, sess.timeout_ms));
+                }
+                s.push_str("ephemeral nodes dump:\n");
+                let eph = self.tree.all_ephemerals();
+                s.push_str(&format!("Sessions with Ephemerals ({}):\n", eph.len()));
+                for (sid, paths) in eph {
+                    s.push_str(&format!("0x{sid:x}:\n"));
+                    for p in paths {
+                        s.push_str(&format!("\t{p}\n"));
+                    }
+                }
+                s.push_str("Connections dump:\n");
+                s
+            }
+            "crst" => {
+                for c in self.conns.values_mut() {
+                    c.packets_received = 0;
+                    c.packets_sent = 0;
+                }
+                "Connection stats reset.\n".into()
+            }
+            "srst" => {
+                self.packets_received = 0;
+                self.packets_sent = 0;
+                self.latency_min_ms = u64::MAX;
+                self.latency_max_ms = 0;
+                self.latency_total_ms = 0;
+                self.latency_count = 0;
+                "Server stats reset.\n".into()
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+fn frame_with(xid: i32, zxid: i64, err: ErrorCode, body: Option<Bytes>) -> Bytes {
+    make_frame(|b| {
+        ReplyHeader { xid, zxid, err: err.code() }.write(b);
+        if let Some(body) = body {
+            b.extend_from_slice(&body);
+        }
+    })
+}
+
+fn event_frame(event: i32, path: &str) -> Bytes {
+    make_frame(|b| {
+        ReplyHeader { xid: xid::NOTIFICATION, zxid: -1, err: 0 }.write(b);
+        WatcherEvent { type_: event, state: keeper_state::SYNC_CONNECTED, path: path.to_string() }
+            .write(b);
+    })
+}
+
+/// The reply to a write, from its txn's result (FinalRequestProcessor).
+fn write_reply(xid: i32, zxid: i64, op: OpCode, rc: &TxnResult) -> Bytes {
+    if rc.type_ == OpCode::Error.code() || rc.err != 0 && op != OpCode::Multi {
+        let err = ErrorCode::from_i32(rc.err).unwrap_or(ErrorCode::SystemError);
+        return header_only(xid, zxid, err);
+    }
+    let stat = rc.stat.clone().unwrap_or_default();
+    match op {
+        OpCode::Create => reply(xid, zxid, ErrorCode::Ok, Some(&CreateResponse { path: rc.path.clone() })),
+        OpCode::Create2 | OpCode::CreateContainer | OpCode::CreateTtl => reply(
+            xid,
+            zxid,
+            ErrorCode::Ok,
+            Some(&Create2Response { path: rc.path.clone(), stat }),
+        ),
+        OpCode::SetData | OpCode::Check => {
+            reply(xid, zxid, ErrorCode::Ok, Some(&SetDataResponse { stat }))
+        }
+        OpCode::SetAcl => reply(xid, zxid, ErrorCode::Ok, Some(&SetAclResponse { stat })),
+        OpCode::Multi => {
+            let results = rc
+                .multi
+                .iter()
+                .map(|s| match OpCode::from_i32(s.type_) {
+                    Some(OpCode::Check) => OpResult::Check,
+                    Some(OpCode::Create) => OpResult::Create { path: s.path.clone() },
+                    Some(OpCode::Create2 | OpCode::CreateTtl | OpCode::CreateContainer) => {
+                        OpResult::Create2 { path: s.path.clone(), stat: s.stat.clone().unwrap_or_default() }
+                    }
+                    Some(OpCode::Delete | OpCode::DeleteContainer) => OpResult::Delete,
+                    Some(OpCode::SetData) => {
+                        OpResult::SetData { stat: s.stat.clone().unwrap_or_default() }
+                    }
+                    _ => OpResult::Error { err: s.err },
+                })
+                .collect();
+            reply(xid, zxid, ErrorCode::Ok, Some(&MultiResponse { results }))
+        }
+        _ => header_only(xid, zxid, ErrorCode::Ok),
+    }
 }

@@ -1,0 +1,179 @@
+//! Java behaviours that reach the wire: `java.util.Random` (session passwords
+//! are `Random(sessionId ^ 0xB3415C00).nextBytes(16)`, and an Apache server in
+//! the same ensemble checks a password by regenerating it), `String.hashCode`,
+//! and the iteration order of a `java.util.HashSet<String>` (clients see it in
+//! getChildren and getEphemerals replies, and zkCli prints it as is).
+
+/// `java.util.Random`'s 48-bit linear congruential generator.
+pub struct JavaRandom {
+    seed: u64,
+}
+
+const MULTIPLIER: u64 = 0x5_DEEC_E66D;
+const MASK: u64 = (1 << 48) - 1;
+
+impl JavaRandom {
+    /// `new Random(seed)`.
+    pub fn new(seed: i64) -> JavaRandom {
+        JavaRandom { seed: (seed as u64 ^ MULTIPLIER) & MASK }
+    }
+
+    fn next(&mut self, bits: u32) -> i32 {
+        self.seed = (self.seed.wrapping_mul(MULTIPLIER).wrapping_add(0xB)) & MASK;
+        (self.seed >> (48 - bits)) as i64 as i32
+    }
+
+    /// `nextInt()`.
+    pub fn next_int(&mut self) -> i32 {
+        self.next(32)
+    }
+
+    /// `nextBytes(bytes)`.
+    pub fn next_bytes(&mut self, out: &mut [u8]) {
+        let mut i = 0;
+        while i < out.len() {
+            let mut rnd = self.next_int();
+            let n = (out.len() - i).min(4);
+            for _ in 0..n {
+                out[i] = rnd as u8;
+                rnd >>= 8;
+                i += 1;
+            }
+        }
+    }
+}
+
+/// The 16-byte password ZooKeeper derives from a session id.
+pub fn session_password(session_id: i64) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    JavaRandom::new(session_id ^ 0xB341_5C00).next_bytes(&mut out);
+    out
+}
+
+/// `String.hashCode()` over UTF-16 code units.
+pub fn string_hash(s: &str) -> i32 {
+    let mut h: i32 = 0;
+    for unit in s.encode_utf16() {
+        h = h.wrapping_mul(31).wrapping_add(unit as i32);
+    }
+    h
+}
+
+/// A set of strings that iterates in the order a `java.util.HashSet` with the
+/// same history would: by bucket of the spread hash under the current table
+/// capacity, and by insertion order within a bucket. The table never shrinks,
+/// so the capacity follows the largest size the set has ever had.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JavaHashSet {
+    /// Members in insertion order (a re-added member goes to the end).
+    items: Vec<Box<str>>,
+    /// log2 of the table capacity; 0 until the first insert allocates it.
+    capacity_log2: u8,
+}
+
+impl JavaHashSet {
+    /// Creates a set as `new HashSet<>(initial_capacity)` would.
+    pub fn with_java_capacity(initial_capacity: usize) -> JavaHashSet {
+        let cap = initial_capacity.max(1).next_power_of_two();
+        JavaHashSet { items: Vec::new(), capacity_log2: cap.trailing_zeros() as u8 }
+    }
+
+    /// Number of members.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there are no members.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Whether `s` is a member.
+    pub fn contains(&self, s: &str) -> bool {
+        self.items.iter().any(|x| &**x == s)
+    }
+
+    /// Adds `s`; false if it was already there.
+    pub fn insert(&mut self, s: &str) -> bool {
+        if self.contains(s) {
+            return false;
+        }
+        self.items.push(s.into());
+        // HashMap resizes when the size exceeds 0.75 × capacity.
+        while self.items.len() * 4 > (3usize << self.capacity_log2) {
+            self.capacity_log2 += 1;
+        }
+        true
+    }
+
+    /// Removes `s`; false if it was not there.
+    pub fn remove(&mut self, s: &str) -> bool {
+        match self.items.iter().position(|x| &**x == s) {
+            Some(i) => {
+                self.items.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Members in insertion order.
+    pub fn iter_inserted(&self) -> impl Iterator<Item = &str> {
+        self.items.iter().map(|s| &**s)
+    }
+
+    /// Members in Java's iteration order.
+    pub fn java_order(&self) -> Vec<String> {
+        let mask = (1u32 << self.capacity_log2) - 1;
+        let mut keyed: Vec<(u32, &str)> = self
+            .items
+            .iter()
+            .map(|s| {
+                let h = string_hash(s) as u32;
+                ((h ^ (h >> 16)) & mask, &**s)
+            })
+            .collect();
+        // Stable: ties keep insertion order, as a bucket's chain does.
+        keyed.sort_by_key(|(bucket, _)| *bucket);
+        keyed.into_iter().map(|(_, s)| s.to_string()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_matches_java() {
+        // new Random(42).nextInt() == -1170105035 in Java.
+        assert_eq!(JavaRandom::new(42).next_int(), -1170105035);
+        let mut r = JavaRandom::new(0);
+        // new Random(0): -1155484576, -723955400.
+        assert_eq!(r.next_int(), -1155484576);
+        assert_eq!(r.next_int(), -723955400);
+    }
+
+    #[test]
+    fn string_hash_matches_java() {
+        assert_eq!(string_hash(""), 0);
+        assert_eq!(string_hash("hello"), 99162322);
+        assert_eq!(string_hash("a"), 97);
+        assert_eq!(string_hash("ab"), 97 * 31 + 98);
+    }
+
+    #[test]
+    fn hash_set_orders_by_bucket_then_insertion() {
+        let mut s = JavaHashSet::with_java_capacity(8);
+        for x in ["c", "b", "a"] {
+            s.insert(x);
+        }
+        // Single-letter hashes are their code points: 97, 98, 99 -> buckets 1, 2, 3.
+        assert_eq!(s.java_order(), vec!["a", "b", "c"]);
+        let mut s = JavaHashSet::with_java_capacity(8);
+        for i in 0..20 {
+            s.insert(&format!("n{i}"));
+        }
+        assert_eq!(s.capacity_log2, 5);
+        assert_eq!(s.java_order().len(), 20);
+    }
+}
