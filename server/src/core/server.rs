@@ -234,14 +234,16 @@ impl Server {
             return;
         }
         let id = req.session_id;
+        // Any reconnect attempt drops the session's current connection first,
+        // before the password is checked, as the reference does.
+        if let Some(old) = self.session_conn.get(&id).copied() {
+            if old != conn {
+                self.close(old, format!("session 0x{id:x} reconnecting elsewhere"), out);
+            }
+        }
         let passwd_ok =
             req.passwd.as_deref().is_some_and(|p| p == session_password(id).as_slice());
         if passwd_ok && self.sessions.touch(id, now_ms) {
-            if let Some(old) = self.session_conn.get(&id).copied() {
-                if old != conn {
-                    self.close(old, format!("session 0x{id:x} moved to another connection"), out);
-                }
-            }
             tracing::info!(conn, "revalidated session 0x{id:x}");
             self.finish_connect(conn, id, timeout, read_only, out);
         } else {
