@@ -62,7 +62,13 @@ pub mod perms {
 impl Acl {
     /// Builds an ACL entry.
     pub fn new(perms: i32, scheme: &str, id: &str) -> Acl {
-        Acl { perms, id: Id { scheme: scheme.into(), id: id.into() } }
+        Acl {
+            perms,
+            id: Id {
+                scheme: scheme.into(),
+                id: id.into(),
+            },
+        }
     }
     /// `OPEN_ACL_UNSAFE`: world:anyone with all permissions.
     pub fn open_unsafe() -> Vec<Acl> {

@@ -56,7 +56,9 @@ impl Decoder for FrameCodec {
         }
         let len = i32::from_be_bytes([src[0], src[1], src[2], src[3]]);
         if len < 0 {
-            return Err(FrameError::Jute(JuteError::Invalid("negative frame length")));
+            return Err(FrameError::Jute(JuteError::Invalid(
+                "negative frame length",
+            )));
         }
         let len = len as usize;
         if len > self.max_frame_bytes {

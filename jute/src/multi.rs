@@ -12,7 +12,10 @@ use bytes::{Bytes, BytesMut};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MultiOp {
     /// create (1), create2 (15) or createContainer (19); `op` keeps which.
-    Create { op: OpCode, req: CreateRequest },
+    Create {
+        op: OpCode,
+        req: CreateRequest,
+    },
     CreateTtl(CreateTtlRequest),
     Delete(DeleteRequest),
     SetData(SetDataRequest),
@@ -58,7 +61,12 @@ pub struct MultiRequest {
 impl Record for MultiRequest {
     fn write(&self, buf: &mut BytesMut) {
         for op in &self.ops {
-            MultiHeader { type_: op.op_code().code(), done: false, err: -1 }.write(buf);
+            MultiHeader {
+                type_: op.op_code().code(),
+                done: false,
+                err: -1,
+            }
+            .write(buf);
             match op {
                 MultiOp::Create { req, .. } => req.write(buf),
                 MultiOp::CreateTtl(r) => r.write(buf),
@@ -69,7 +77,12 @@ impl Record for MultiRequest {
                 MultiOp::GetData(r) => r.write(buf),
             }
         }
-        MultiHeader { type_: -1, done: true, err: -1 }.write(buf);
+        MultiHeader {
+            type_: -1,
+            done: true,
+            err: -1,
+        }
+        .write(buf);
     }
 
     fn read(buf: &mut Bytes) -> Result<Self, JuteError> {
@@ -81,7 +94,10 @@ impl Record for MultiRequest {
             }
             let op = match OpCode::from_i32(h.type_) {
                 Some(op @ (OpCode::Create | OpCode::Create2 | OpCode::CreateContainer)) => {
-                    MultiOp::Create { op, req: CreateRequest::read(buf)? }
+                    MultiOp::Create {
+                        op,
+                        req: CreateRequest::read(buf)?,
+                    }
                 }
                 Some(OpCode::CreateTtl) => MultiOp::CreateTtl(CreateTtlRequest::read(buf)?),
                 Some(OpCode::Delete) => MultiOp::Delete(DeleteRequest::read(buf)?),
@@ -133,8 +149,17 @@ pub struct MultiResponse {
 impl Record for MultiResponse {
     fn write(&self, buf: &mut BytesMut) {
         for r in &self.results {
-            let err = if let OpResult::Error { err } = r { *err } else { 0 };
-            MultiHeader { type_: r.op_code(), done: false, err }.write(buf);
+            let err = if let OpResult::Error { err } = r {
+                *err
+            } else {
+                0
+            };
+            MultiHeader {
+                type_: r.op_code(),
+                done: false,
+                err,
+            }
+            .write(buf);
             match r {
                 OpResult::Create { path } => path.write(buf),
                 OpResult::Create2 { path, stat } => {
@@ -151,7 +176,12 @@ impl Record for MultiResponse {
                 OpResult::Error { err } => err.write(buf),
             }
         }
-        MultiHeader { type_: -1, done: true, err: -1 }.write(buf);
+        MultiHeader {
+            type_: -1,
+            done: true,
+            err: -1,
+        }
+        .write(buf);
     }
 
     fn read(buf: &mut Bytes) -> Result<Self, JuteError> {
@@ -162,21 +192,28 @@ impl Record for MultiResponse {
                 return Ok(MultiResponse { results });
             }
             let r = match OpCode::from_i32(h.type_) {
-                Some(OpCode::Create) => OpResult::Create { path: String::read(buf)? },
-                Some(OpCode::Create2) => {
-                    OpResult::Create2 { path: String::read(buf)?, stat: Stat::read(buf)? }
-                }
+                Some(OpCode::Create) => OpResult::Create {
+                    path: String::read(buf)?,
+                },
+                Some(OpCode::Create2) => OpResult::Create2 {
+                    path: String::read(buf)?,
+                    stat: Stat::read(buf)?,
+                },
                 Some(OpCode::Delete) => OpResult::Delete,
-                Some(OpCode::SetData) => OpResult::SetData { stat: Stat::read(buf)? },
+                Some(OpCode::SetData) => OpResult::SetData {
+                    stat: Stat::read(buf)?,
+                },
                 Some(OpCode::Check) => OpResult::Check,
-                Some(OpCode::GetChildren) => {
-                    OpResult::GetChildren { children: Vec::<String>::read(buf)? }
-                }
+                Some(OpCode::GetChildren) => OpResult::GetChildren {
+                    children: Vec::<String>::read(buf)?,
+                },
                 Some(OpCode::GetData) => OpResult::GetData {
                     data: Option::<Bytes>::read(buf)?,
                     stat: Stat::read(buf)?,
                 },
-                Some(OpCode::Error) => OpResult::Error { err: i32::read(buf)? },
+                Some(OpCode::Error) => OpResult::Error {
+                    err: i32::read(buf)?,
+                },
                 _ => return Err(JuteError::Invalid("invalid type of result in multi")),
             };
             results.push(r);

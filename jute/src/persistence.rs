@@ -2,7 +2,11 @@
 
 use crate::jute_record;
 
-jute_record!(FileHeader { magic: i32, version: i32, dbid: i64 });
+jute_record!(FileHeader {
+    magic: i32,
+    version: i32,
+    dbid: i64
+});
 
 /// `"ZKLG"`: the txn log magic.
 pub const TXNLOG_MAGIC: i32 = 0x5A4B_4C47;

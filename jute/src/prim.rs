@@ -25,8 +25,14 @@ impl fmt::Display for JuteError {
         match self {
             JuteError::Incomplete => write!(f, "record truncated"),
             JuteError::Invalid(why) => write!(f, "invalid record: {why}"),
-            JuteError::TooLarge { len_bytes, max_bytes } => {
-                write!(f, "length {len_bytes} exceeds the maximum of {max_bytes} bytes")
+            JuteError::TooLarge {
+                len_bytes,
+                max_bytes,
+            } => {
+                write!(
+                    f,
+                    "length {len_bytes} exceeds the maximum of {max_bytes} bytes"
+                )
             }
         }
     }

@@ -36,7 +36,11 @@ impl Record for ConnectRequest {
             time_out: i32::read(buf)?,
             session_id: i64::read(buf)?,
             passwd: Option::<Bytes>::read(buf)?,
-            read_only: if buf.has_remaining() { Some(bool::read(buf)?) } else { None },
+            read_only: if buf.has_remaining() {
+                Some(bool::read(buf)?)
+            } else {
+                None
+            },
         })
     }
 }
@@ -67,7 +71,11 @@ impl Record for ConnectResponse {
             time_out: i32::read(buf)?,
             session_id: i64::read(buf)?,
             passwd: Option::<Bytes>::read(buf)?,
-            read_only: if buf.has_remaining() { Some(bool::read(buf)?) } else { None },
+            read_only: if buf.has_remaining() {
+                Some(bool::read(buf)?)
+            } else {
+                None
+            },
         })
     }
 }
@@ -86,11 +94,25 @@ jute_record!(SetWatches2 {
     persistent_watches: Vec<String>,
     persistent_recursive_watches: Vec<String>,
 });
-jute_record!(RequestHeader { xid: i32, type_: i32 });
-jute_record!(MultiHeader { type_: i32, done: bool, err: i32 });
+jute_record!(RequestHeader {
+    xid: i32,
+    type_: i32
+});
+jute_record!(MultiHeader {
+    type_: i32,
+    done: bool,
+    err: i32
+});
 jute_record!(AuthPacket { type_: i32, scheme: String, auth: Option<Bytes> });
-jute_record!(ReplyHeader { xid: i32, zxid: i64, err: i32 });
-jute_record!(GetDataRequest { path: String, watch: bool });
+jute_record!(ReplyHeader {
+    xid: i32,
+    zxid: i64,
+    err: i32
+});
+jute_record!(GetDataRequest {
+    path: String,
+    watch: bool
+});
 jute_record!(SetDataRequest { path: String, data: Option<Bytes>, version: i32 });
 jute_record!(ReconfigRequest {
     joining_servers: String,
@@ -109,34 +131,70 @@ jute_record!(CreateTtlRequest {
     flags: i32,
     ttl: i64,
 });
-jute_record!(DeleteRequest { path: String, version: i32 });
-jute_record!(GetChildrenRequest { path: String, watch: bool });
+jute_record!(DeleteRequest {
+    path: String,
+    version: i32
+});
+jute_record!(GetChildrenRequest {
+    path: String,
+    watch: bool
+});
 jute_record!(GetAllChildrenNumberRequest { path: String });
-jute_record!(GetChildren2Request { path: String, watch: bool });
-jute_record!(CheckVersionRequest { path: String, version: i32 });
+jute_record!(GetChildren2Request {
+    path: String,
+    watch: bool
+});
+jute_record!(CheckVersionRequest {
+    path: String,
+    version: i32
+});
 jute_record!(GetMaxChildrenRequest { path: String });
 jute_record!(GetMaxChildrenResponse { max: i32 });
-jute_record!(SetMaxChildrenRequest { path: String, max: i32 });
+jute_record!(SetMaxChildrenRequest {
+    path: String,
+    max: i32
+});
 jute_record!(SyncRequest { path: String });
 jute_record!(SyncResponse { path: String });
 jute_record!(GetAclRequest { path: String });
 jute_record!(SetAclRequest { path: String, acl: Vec<Acl>, version: i32 });
 jute_record!(SetAclResponse { stat: Stat });
-jute_record!(AddWatchRequest { path: String, mode: i32 });
-jute_record!(WatcherEvent { type_: i32, state: i32, path: String });
+jute_record!(AddWatchRequest {
+    path: String,
+    mode: i32
+});
+jute_record!(WatcherEvent {
+    type_: i32,
+    state: i32,
+    path: String
+});
 jute_record!(ErrorResponse { err: i32 });
 jute_record!(CreateResponse { path: String });
-jute_record!(Create2Response { path: String, stat: Stat });
-jute_record!(ExistsRequest { path: String, watch: bool });
+jute_record!(Create2Response {
+    path: String,
+    stat: Stat
+});
+jute_record!(ExistsRequest {
+    path: String,
+    watch: bool
+});
 jute_record!(ExistsResponse { stat: Stat });
 jute_record!(GetDataResponse { data: Option<Bytes>, stat: Stat });
 jute_record!(GetChildrenResponse { children: Vec<String> });
 jute_record!(GetAllChildrenNumberResponse { total_number: i32 });
 jute_record!(GetChildren2Response { children: Vec<String>, stat: Stat });
 jute_record!(GetAclResponse { acl: Vec<Acl>, stat: Stat });
-jute_record!(CheckWatchesRequest { path: String, type_: i32 });
-jute_record!(RemoveWatchesRequest { path: String, type_: i32 });
-jute_record!(GetEphemeralsRequest { prefix_path: String });
+jute_record!(CheckWatchesRequest {
+    path: String,
+    type_: i32
+});
+jute_record!(RemoveWatchesRequest {
+    path: String,
+    type_: i32
+});
+jute_record!(GetEphemeralsRequest {
+    prefix_path: String
+});
 jute_record!(GetEphemeralsResponse { ephemerals: Vec<String> });
 jute_record!(WhoAmIResponse { client_info: Vec<ClientInfo> });
 

@@ -5,8 +5,17 @@ use crate::data::Acl;
 use crate::jute_record;
 use bytes::Bytes;
 
-jute_record!(TxnDigest { version: i32, tree_digest: i64 });
-jute_record!(TxnHeader { client_id: i64, cxid: i32, zxid: i64, time: i64, type_: i32 });
+jute_record!(TxnDigest {
+    version: i32,
+    tree_digest: i64
+});
+jute_record!(TxnHeader {
+    client_id: i64,
+    cxid: i32,
+    zxid: i64,
+    time: i64,
+    type_: i32
+});
 jute_record!(CreateTxnV0 { path: String, data: Option<Bytes>, acl: Vec<Acl>, ephemeral: bool });
 jute_record!(CreateTxn {
     path: String,
@@ -30,9 +39,15 @@ jute_record!(CreateContainerTxn {
 });
 jute_record!(DeleteTxn { path: String });
 jute_record!(SetDataTxn { path: String, data: Option<Bytes>, version: i32 });
-jute_record!(CheckVersionTxn { path: String, version: i32 });
+jute_record!(CheckVersionTxn {
+    path: String,
+    version: i32
+});
 jute_record!(SetAclTxn { path: String, acl: Vec<Acl>, version: i32 });
-jute_record!(SetMaxChildrenTxn { path: String, max: i32 });
+jute_record!(SetMaxChildrenTxn {
+    path: String,
+    max: i32
+});
 jute_record!(CreateSessionTxn { time_out: i32 });
 jute_record!(CloseSessionTxn { paths2_delete: Vec<String> });
 jute_record!(ErrorTxn { err: i32 });

@@ -1,2 +1,179 @@
-//! The `zkserver` binary (being written).
-fn main() {}
+//! The `zkserver` binary, invoked like `zkServer.sh`:
+//! `zkserver [--config <dir>] start-foreground [zoo.cfg]` or `zkserver version`.
+//!
+//! Invariants:
+//! - A bad command line, configuration or port exits non-zero with one
+//!   readable line on stderr: never a panic or a backtrace.
+//! - The configuration is resolved as `zkServer.sh` resolves it: a bare file
+//!   name is looked up in the config directory (`--config`, else
+//!   `$ZOOCFGDIR`, else `conf`), a path containing `/` is used as given.
+//! - SIGINT and SIGTERM stop the server cleanly (exit 0).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use zk_server::config::Config;
+use zk_server::net::four_letter::full_version;
+use zk_server::net::Listener;
+use zk_server::{core, runner};
+
+const USAGE: &str = "Usage: zkserver [--config <conf-dir>] \
+    {start|start-foreground|stop|version|restart|status|print-cmd} [zoo.cfg]";
+
+fn main() -> ExitCode {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut conf_dir = std::env::var_os("ZOOCFGDIR").map(PathBuf::from);
+    if args.first().map(String::as_str) == Some("--config") {
+        if args.len() < 2 {
+            eprintln!("{USAGE}");
+            return ExitCode::from(1);
+        }
+        conf_dir = Some(PathBuf::from(args[1].clone()));
+        args.drain(..2);
+    }
+    let command = args.first().map(String::as_str).unwrap_or("");
+    match command {
+        "start-foreground" => {
+            let path = config_path(conf_dir, args.get(1).map(String::as_str));
+            start_foreground(path)
+        }
+        "version" => {
+            println!("zkserver, version {}", full_version());
+            ExitCode::SUCCESS
+        }
+        "start" | "stop" | "status" | "restart" | "print-cmd" => {
+            eprintln!("zkserver {command}: not implemented yet (use start-foreground)");
+            ExitCode::from(2)
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Where the configuration file is, following `zkServer.sh`'s rules.
+fn config_path(conf_dir: Option<PathBuf>, arg: Option<&str>) -> PathBuf {
+    let dir = conf_dir.unwrap_or_else(|| PathBuf::from("conf"));
+    match arg {
+        None => dir.join("zoo.cfg"),
+        Some(arg) if arg.contains('/') => PathBuf::from(arg),
+        Some(arg) => {
+            let in_dir = dir.join(arg);
+            // Friendlier than zkServer.sh: a bare name that is not in the
+            // config directory but is in the current one is used from there.
+            if !in_dir.exists() && std::path::Path::new(arg).exists() {
+                PathBuf::from(arg)
+            } else {
+                in_dir
+            }
+        }
+    }
+}
+
+/// Logs go to stderr, filtered by `ZK_LOG`, else `RUST_LOG`, else `info`.
+fn init_logging() {
+    let spec = std::env::var("ZK_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_string());
+    let filter = tracing_subscriber::EnvFilter::try_new(&spec)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour only for a terminal: escape codes in a log file are noise.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .init();
+}
+
+fn start_foreground(path: PathBuf) -> ExitCode {
+    init_logging();
+    tracing::info!("Using config: {}", path.display());
+    let config = match Config::load(&path) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("zkserver: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    for warning in &config.warnings {
+        tracing::warn!("{}: {warning}", config.file_name);
+    }
+    if config.admin_enable_server {
+        tracing::info!("admin.enableServer is set, but zkserver has no admin server yet; ignored");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("zkserver: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = runtime.block_on(serve(config));
+    // Connection tasks may be mid-write; they are abandoned, not awaited.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    code
+}
+
+async fn serve(config: Config) -> ExitCode {
+    tracing::info!(
+        "Created server with tickTime {} ms minSessionTimeout {} ms maxSessionTimeout {} ms \
+         datadir {} snapdir {}",
+        config.tick_time_ms,
+        config.session_timeout_ms_min,
+        config.session_timeout_ms_max,
+        config.data_log_dir.join("version-2").display(),
+        config.data_dir.join("version-2").display(),
+    );
+    let server = core::Server::new(config.core_config(), runner::wall_clock_ms());
+    let tick = Duration::from_millis(config.runner_tick_ms());
+    let runner = runner::spawn(server, tick);
+    let port = config.client_port;
+    let listener = match Listener::bind(Arc::new(config), runner).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("zkserver: cannot listen on client port {port}: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match listener.local_addr() {
+        Ok(addr) => tracing::info!(
+            "zkserver {} ready: serving clients on {addr}",
+            full_version()
+        ),
+        Err(_) => tracing::info!("zkserver {} ready", full_version()),
+    }
+    tokio::select! {
+        _ = listener.run() => {}
+        signal = shutdown_signal() => tracing::info!("received {signal}, shutting down"),
+    }
+    ExitCode::SUCCESS
+}
+
+/// Resolves on SIGINT or SIGTERM, naming which.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}

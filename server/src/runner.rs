@@ -20,7 +20,11 @@ use tokio::sync::{mpsc, oneshot};
 #[derive(Debug)]
 pub enum RunnerMsg {
     /// A connection was accepted; `out` is its outbound queue.
-    Open { conn: ConnId, peer: IpAddr, out: mpsc::Sender<ConnCommand> },
+    Open {
+        conn: ConnId,
+        peer: IpAddr,
+        out: mpsc::Sender<ConnCommand>,
+    },
     /// A frame arrived on `conn`.
     Frame { conn: ConnId, frame: Bytes },
     /// The connection ended.
@@ -29,7 +33,10 @@ pub enum RunnerMsg {
     Stats { reply: oneshot::Sender<ServerStats> },
     /// A four-letter word that needs the core's state (`dump`, `wchs`, `wchc`,
     /// `wchp`, `crst`, `srst`): the core formats it.
-    Command { word: String, reply: oneshot::Sender<String> },
+    Command {
+        word: String,
+        reply: oneshot::Sender<String>,
+    },
 }
 
 /// What a connection task is told to do.
@@ -61,14 +68,23 @@ impl RunnerHandle {
     /// Runs a state-reading command in the core; `None` if it has stopped.
     pub async fn command(&self, word: &str) -> Option<String> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(RunnerMsg::Command { word: word.to_string(), reply }).await.ok()?;
+        self.tx
+            .send(RunnerMsg::Command {
+                word: word.to_string(),
+                reply,
+            })
+            .await
+            .ok()?;
         rx.await.ok()
     }
 }
 
 /// Wall-clock milliseconds since the epoch: the only clock the core sees.
 pub fn wall_clock_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// Starts the runner task for `server`, ticking every `tick_interval`.
@@ -137,7 +153,10 @@ fn deliver(
             let Some(tx) = conns.get(&conn) else { continue };
             let closing = matches!(cmd, ConnCommand::Close(_));
             if tx.try_send(cmd).is_err() {
-                tracing::warn!(conn, "closing connection: its outbound queue is full or gone");
+                tracing::warn!(
+                    conn,
+                    "closing connection: its outbound queue is full or gone"
+                );
                 dead.push(conn);
             } else if closing {
                 conns.remove(&conn);

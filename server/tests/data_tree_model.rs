@@ -20,12 +20,34 @@ const PATHS: [&str; 7] = ["/a", "/b", "/a/x", "/a/y", "/b/x", "/a/x/z", "/c"];
 
 #[derive(Debug, Clone)]
 enum Op {
-    Create { session: usize, path: usize, data: u8, ephemeral: bool, sequential: bool },
-    Delete { session: usize, path: usize, version: i32 },
-    SetData { session: usize, path: usize, data: u8, version: i32 },
+    Create {
+        session: usize,
+        path: usize,
+        data: u8,
+        ephemeral: bool,
+        sequential: bool,
+    },
+    Delete {
+        session: usize,
+        path: usize,
+        version: i32,
+    },
+    SetData {
+        session: usize,
+        path: usize,
+        data: u8,
+        version: i32,
+    },
     /// A two-op multi: create `path`, then setData `other` at `version`.
-    Multi { session: usize, path: usize, other: usize, version: i32 },
-    CloseSession { session: usize },
+    Multi {
+        session: usize,
+        path: usize,
+        other: usize,
+        version: i32,
+    },
+    CloseSession {
+        session: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -33,22 +55,41 @@ fn op() -> impl Strategy<Value = Op> {
     let p = 0..PATHS.len();
     let v = prop_oneof![Just(-1), 0..3i32];
     prop_oneof![
-        (s.clone(), p.clone(), any::<u8>(), any::<bool>(), any::<bool>()).prop_map(
-            |(session, path, data, ephemeral, sequential)| Op::Create {
+        (
+            s.clone(),
+            p.clone(),
+            any::<u8>(),
+            any::<bool>(),
+            any::<bool>()
+        )
+            .prop_map(|(session, path, data, ephemeral, sequential)| Op::Create {
                 session,
                 path,
                 data,
                 ephemeral,
                 sequential
+            }),
+        (s.clone(), p.clone(), v.clone()).prop_map(|(session, path, version)| Op::Delete {
+            session,
+            path,
+            version
+        }),
+        (s.clone(), p.clone(), any::<u8>(), v.clone()).prop_map(
+            |(session, path, data, version)| {
+                Op::SetData {
+                    session,
+                    path,
+                    data,
+                    version,
+                }
             }
         ),
-        (s.clone(), p.clone(), v.clone())
-            .prop_map(|(session, path, version)| Op::Delete { session, path, version }),
-        (s.clone(), p.clone(), any::<u8>(), v.clone()).prop_map(|(session, path, data, version)| {
-            Op::SetData { session, path, data, version }
+        (s.clone(), p.clone(), p, v).prop_map(|(session, path, other, version)| Op::Multi {
+            session,
+            path,
+            other,
+            version
         }),
-        (s.clone(), p.clone(), p, v)
-            .prop_map(|(session, path, other, version)| Op::Multi { session, path, other, version }),
         s.prop_map(|session| Op::CloseSession { session }),
     ]
 }
@@ -115,12 +156,26 @@ impl Harness {
         self.next_conn += 1;
         let mut out = Vec::new();
         let peer = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        self.server.handle(self.now_ms, Input::Open { conn, peer }, &mut out);
-        self.server.handle(self.now_ms, Input::Frame { conn, frame: connect_frame() }, &mut out);
-        let Some(Output::Send { frame, .. }) = out.pop() else { panic!("no connect reply") };
+        self.server
+            .handle(self.now_ms, Input::Open { conn, peer }, &mut out);
+        self.server.handle(
+            self.now_ms,
+            Input::Frame {
+                conn,
+                frame: connect_frame(),
+            },
+            &mut out,
+        );
+        let Some(Output::Send { frame, .. }) = out.pop() else {
+            panic!("no connect reply")
+        };
         let rsp = ConnectResponse::read(&mut unframe(&frame)).expect("connect response");
         assert!(rsp.session_id != 0 && rsp.time_out == 30_000);
-        Client { conn, session_id: rsp.session_id, xid: 0 }
+        Client {
+            conn,
+            session_id: rsp.session_id,
+            xid: 0,
+        }
     }
 
     /// Sends one request; returns the reply header and body (events skipped).
@@ -131,10 +186,21 @@ impl Harness {
         let xid = c.xid;
         let conn = c.conn;
         let mut buf = BytesMut::new();
-        RequestHeader { xid, type_: op.code() }.write(&mut buf);
+        RequestHeader {
+            xid,
+            type_: op.code(),
+        }
+        .write(&mut buf);
         req.write(&mut buf);
         let mut out = Vec::new();
-        self.server.handle(self.now_ms, Input::Frame { conn, frame: buf.freeze() }, &mut out);
+        self.server.handle(
+            self.now_ms,
+            Input::Frame {
+                conn,
+                frame: buf.freeze(),
+            },
+            &mut out,
+        );
         for o in out {
             if let Output::Send { conn: c2, frame } = o {
                 if c2 != conn {
@@ -176,7 +242,10 @@ fn model_create_err(model: &BTreeMap<String, ModelNode>, path: &str) -> ErrorCod
 }
 
 fn children_of<'a>(model: &'a BTreeMap<String, ModelNode>, p: &str) -> Vec<&'a String> {
-    model.keys().filter(|k| parent(k) == p && k.as_str() != p).collect()
+    model
+        .keys()
+        .filter(|k| parent(k) == p && k.as_str() != p)
+        .collect()
 }
 
 fn bump_parent(model: &mut BTreeMap<String, ModelNode>, root_creates: &mut i32, path: &str) -> i32 {
@@ -199,7 +268,10 @@ fn check_tree(h: &Harness, model: &BTreeMap<String, ModelNode>, root_creates: i3
         .filter(|p| p != "/" && !p.starts_with("/zookeeper"))
         .collect();
     let model_paths: Vec<String> = model.keys().cloned().collect();
-    assert_eq!(user_paths, model_paths, "the tree holds exactly the model's paths");
+    assert_eq!(
+        user_paths, model_paths,
+        "the tree holds exactly the model's paths"
+    );
     for (p, m) in model {
         let n = tree.get(p).expect("node present");
         let stat = n.client_stat(true);
@@ -208,7 +280,11 @@ fn check_tree(h: &Harness, model: &BTreeMap<String, ModelNode>, root_creates: i3
         let kids = children_of(model, p).len() as i32;
         assert_eq!(stat.num_children, kids, "{p} numChildren");
         assert_eq!(stat.cversion, m.creates * 2 - kids, "{p} client cversion");
-        let owner = if m.owner == 0 { 0 } else { h.clients[m.owner - 1].session_id };
+        let owner = if m.owner == 0 {
+            0
+        } else {
+            h.clients[m.owner - 1].session_id
+        };
         assert_eq!(stat.ephemeral_owner, owner, "{p} ephemeralOwner");
     }
     let root = tree.get("/").expect("root");
@@ -224,7 +300,13 @@ fn run(ops: Vec<Op>) {
     let mut last_zxid = 2; // two createSession txns
     for op in ops {
         match op {
-            Op::Create { session, path, data, ephemeral, sequential } => {
+            Op::Create {
+                session,
+                path,
+                data,
+                ephemeral,
+                sequential,
+            } => {
                 let base = PATHS[path];
                 let flags = (ephemeral as i32) | ((sequential as i32) << 1);
                 let req = CreateRequest {
@@ -253,15 +335,27 @@ fn run(ops: Vec<Op>) {
                     let owner = if ephemeral { session + 1 } else { 0 };
                     model.insert(
                         expect_path,
-                        ModelNode { data: vec![data], version: 0, creates: 0, owner },
+                        ModelNode {
+                            data: vec![data],
+                            version: 0,
+                            creates: 0,
+                            owner,
+                        },
                     );
                 }
                 last_zxid += 1;
                 assert_eq!(hdr.zxid, last_zxid, "every write takes one zxid");
             }
-            Op::Delete { session, path, version } => {
+            Op::Delete {
+                session,
+                path,
+                version,
+            } => {
                 let p = PATHS[path];
-                let req = DeleteRequest { path: p.to_string(), version };
+                let req = DeleteRequest {
+                    path: p.to_string(),
+                    version,
+                };
                 let (hdr, _) = h.call(session, OpCode::Delete, &req);
                 let expect = match model.get(p) {
                     None => ErrorCode::NoNode,
@@ -276,7 +370,12 @@ fn run(ops: Vec<Op>) {
                 last_zxid += 1;
                 assert_eq!(hdr.zxid, last_zxid);
             }
-            Op::SetData { session, path, data, version } => {
+            Op::SetData {
+                session,
+                path,
+                data,
+                version,
+            } => {
                 let p = PATHS[path];
                 let req = SetDataRequest {
                     path: p.to_string(),
@@ -300,7 +399,12 @@ fn run(ops: Vec<Op>) {
                 }
                 last_zxid += 1;
             }
-            Op::Multi { session, path, other, version } => {
+            Op::Multi {
+                session,
+                path,
+                other,
+                version,
+            } => {
                 let p = PATHS[path];
                 let o = PATHS[other];
                 let req = MultiRequest {
@@ -330,7 +434,12 @@ fn run(ops: Vec<Op>) {
                 if first == ErrorCode::Ok {
                     after.insert(
                         p.to_string(),
-                        ModelNode { data: vec![], version: 0, creates: 0, owner: 0 },
+                        ModelNode {
+                            data: vec![],
+                            version: 0,
+                            creates: 0,
+                            owner: 0,
+                        },
                     );
                 }
                 let second = match after.get(o) {
@@ -395,4 +504,3 @@ proptest! {
         run(ops);
     }
 }
-

@@ -59,7 +59,10 @@ impl AclCache {
         if index == OPEN_UNSAFE_ACL_ID {
             return Acl::open_unsafe();
         }
-        self.by_index.get(&index).map(|e| e.0.clone()).unwrap_or_default()
+        self.by_index
+            .get(&index)
+            .map(|e| e.0.clone())
+            .unwrap_or_default()
     }
 
     /// Number of distinct ACL lists.
@@ -137,7 +140,9 @@ fn is_valid_id(scheme: &str, id: &str) -> bool {
         "ip" => {
             let mut it = id.splitn(2, '/');
             let addr = it.next().unwrap_or("");
-            let Some(bytes) = addr_bytes(addr) else { return false };
+            let Some(bytes) = addr_bytes(addr) else {
+                return false;
+            };
             match it.next() {
                 None => true,
                 Some(bits) => match bits.parse::<i32>() {
@@ -162,7 +167,9 @@ fn addr_bytes(addr: &str) -> Option<Vec<u8>> {
 
 fn ip_matches(id: &str, acl_expr: &str) -> bool {
     let mut it = acl_expr.splitn(2, '/');
-    let Some(acl_addr) = addr_bytes(it.next().unwrap_or("")) else { return false };
+    let Some(acl_addr) = addr_bytes(it.next().unwrap_or("")) else {
+        return false;
+    };
     let bits = match it.next() {
         Some(b) => match b.parse::<usize>() {
             Ok(b) => b,
@@ -170,7 +177,9 @@ fn ip_matches(id: &str, acl_expr: &str) -> bool {
         },
         None => acl_addr.len() * 8,
     };
-    let Some(addr) = addr_bytes(id) else { return false };
+    let Some(addr) = addr_bytes(id) else {
+        return false;
+    };
     if addr.len() != acl_addr.len() || bits > addr.len() * 8 {
         return false;
     }
@@ -211,7 +220,10 @@ pub fn fixup(acls: &[Acl], auth: &[Id]) -> Option<Vec<Acl>> {
                 // Only providers that authenticate (digest, x509) expand `auth`.
                 if id.scheme == "digest" || id.scheme == "x509" {
                     any = true;
-                    out.push(Acl { perms: a.perms, id: id.clone() });
+                    out.push(Acl {
+                        perms: a.perms,
+                        id: id.clone(),
+                    });
                 }
             }
             if !any {
@@ -230,23 +242,40 @@ pub fn fixup(acls: &[Acl], auth: &[Id]) -> Option<Vec<Acl>> {
 pub fn generate_digest(id_password: &str) -> String {
     let user = id_password.split(':').next().unwrap_or("");
     let digest = Sha1::digest(id_password.as_bytes());
-    format!("{user}:{}", base64::engine::general_purpose::STANDARD.encode(digest))
+    format!(
+        "{user}:{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
 }
 
 /// The outcome of an `auth` packet: ids to add to the connection, or failure.
-pub fn authenticate(policy: &AclPolicy, scheme: &str, auth: &[u8], peer: IpAddr) -> Option<Vec<Id>> {
+pub fn authenticate(
+    policy: &AclPolicy,
+    scheme: &str,
+    auth: &[u8],
+    peer: IpAddr,
+) -> Option<Vec<Id>> {
     match scheme {
         "digest" => {
             let id = String::from_utf8_lossy(auth).into_owned();
             let digest = generate_digest(&id);
             let mut ids = Vec::new();
             if policy.super_digest.as_deref() == Some(digest.as_str()) {
-                ids.push(Id { scheme: "super".into(), id: String::new() });
+                ids.push(Id {
+                    scheme: "super".into(),
+                    id: String::new(),
+                });
             }
-            ids.push(Id { scheme: "digest".into(), id: digest });
+            ids.push(Id {
+                scheme: "digest".into(),
+                id: digest,
+            });
             Some(ids)
         }
-        "ip" => Some(vec![Id { scheme: "ip".into(), id: peer.to_string() }]),
+        "ip" => Some(vec![Id {
+            scheme: "ip".into(),
+            id: peer.to_string(),
+        }]),
         _ => None,
     }
 }
@@ -283,13 +312,19 @@ mod tests {
     use super::*;
 
     fn ip(s: &str) -> Id {
-        Id { scheme: "ip".into(), id: s.into() }
+        Id {
+            scheme: "ip".into(),
+            id: s.into(),
+        }
     }
 
     #[test]
     fn digest_is_sha1_base64() {
         // The well-known digest of super:test (from ZooKeeper's documentation).
-        assert_eq!(generate_digest("super:test"), "super:D/InIHSb7yEEbrWz8b9l71RjZJU=");
+        assert_eq!(
+            generate_digest("super:test"),
+            "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
+        );
     }
 
     #[test]
@@ -308,10 +343,16 @@ mod tests {
         assert!(fixup(&[Acl::new(31, "world", "nobody")], &auth).is_none());
         assert!(fixup(&[Acl::new(31, "digest", "user")], &auth).is_none());
         assert!(fixup(&[Acl::new(31, "digest", "user:pw")], &auth).is_some());
-        let d = Id { scheme: "digest".into(), id: "u:h".into() };
+        let d = Id {
+            scheme: "digest".into(),
+            id: "u:h".into(),
+        };
         let got = fixup(&[Acl::new(31, "auth", "")], &[ip("127.0.0.1"), d.clone()]).unwrap();
         assert_eq!(got, vec![Acl { perms: 31, id: d }]);
-        let dup = [Acl::new(1, "world", "anyone"), Acl::new(1, "world", "anyone")];
+        let dup = [
+            Acl::new(1, "world", "anyone"),
+            Acl::new(1, "world", "anyone"),
+        ];
         assert_eq!(fixup(&dup, &auth).unwrap().len(), 1);
     }
 
@@ -322,7 +363,10 @@ mod tests {
         assert!(check(&p, &acl, perms::READ, &[ip("127.0.0.1")]));
         assert!(!check(&p, &acl, perms::WRITE, &[ip("127.0.0.1")]));
         assert!(!check(&p, &acl, perms::READ, &[ip("127.0.0.2")]));
-        let sup = Id { scheme: "super".into(), id: String::new() };
+        let sup = Id {
+            scheme: "super".into(),
+            id: String::new(),
+        };
         assert!(check(&p, &acl, perms::WRITE, &[sup]));
     }
 }

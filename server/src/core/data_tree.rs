@@ -42,7 +42,12 @@ pub struct Node {
 
 impl Node {
     fn new(data: Option<Bytes>, acl: i64, stat: StatPersisted) -> Node {
-        Node { data, acl, stat, children: None }
+        Node {
+            data,
+            acl,
+            stat,
+            children: None,
+        }
     }
 
     /// Number of children.
@@ -52,20 +57,21 @@ impl Node {
 
     /// Child names in the order ZooKeeper returns them.
     pub fn children_list(&self) -> Vec<String> {
-        self.children.as_ref().map_or_else(Vec::new, |c| c.java_order())
+        self.children
+            .as_ref()
+            .map_or_else(Vec::new, |c| c.java_order())
     }
 
     /// The Stat clients see (`DataNode.copyStat`).
     pub fn client_stat(&self, extended_types_enabled: bool) -> Stat {
         let s = &self.stat;
         let n = self.num_children() as i32;
-        let owner = if ephemeral_type(s.ephemeral_owner, extended_types_enabled)
-            == EphemeralType::Normal
-        {
-            s.ephemeral_owner
-        } else {
-            0
-        };
+        let owner =
+            if ephemeral_type(s.ephemeral_owner, extended_types_enabled) == EphemeralType::Normal {
+                s.ephemeral_owner
+            } else {
+                0
+            };
         Stat {
             czxid: s.czxid,
             mzxid: s.mzxid,
@@ -165,7 +171,10 @@ impl DataTree {
             extended_types_enabled,
         };
         let empty = || Some(Bytes::new());
-        t.nodes.insert("".into(), Node::new(empty(), OPEN_UNSAFE_ACL_ID, StatPersisted::default()));
+        t.nodes.insert(
+            "".into(),
+            Node::new(empty(), OPEN_UNSAFE_ACL_ID, StatPersisted::default()),
+        );
         for p in [PROC_ZOOKEEPER, QUOTA_ZOOKEEPER, CONFIG_ZOOKEEPER] {
             t.insert_builtin(p);
         }
@@ -190,7 +199,11 @@ impl DataTree {
         self.approximate_data_size += node_size(p, &Some(Bytes::new()));
         self.nodes.insert(
             p.into(),
-            Node::new(Some(Bytes::new()), OPEN_UNSAFE_ACL_ID, StatPersisted::default()),
+            Node::new(
+                Some(Bytes::new()),
+                OPEN_UNSAFE_ACL_ID,
+                StatPersisted::default(),
+            ),
         );
     }
 
@@ -221,13 +234,18 @@ impl DataTree {
 
     /// The ephemeral paths of a session, in ZooKeeper's order.
     pub fn ephemerals_of(&self, session_id: i64) -> Vec<String> {
-        self.ephemerals.get(&session_id).map_or_else(Vec::new, |s| s.java_order())
+        self.ephemerals
+            .get(&session_id)
+            .map_or_else(Vec::new, |s| s.java_order())
     }
 
     /// Sessions that own ephemerals, with their paths (for `dump`).
     pub fn all_ephemerals(&self) -> Vec<(i64, Vec<String>)> {
-        let mut v: Vec<(i64, Vec<String>)> =
-            self.ephemerals.iter().map(|(s, p)| (*s, p.java_order())).collect();
+        let mut v: Vec<(i64, Vec<String>)> = self
+            .ephemerals
+            .iter()
+            .map(|(s, p)| (*s, p.java_order()))
+            .collect();
         v.sort();
         v
     }
@@ -245,7 +263,9 @@ impl DataTree {
     pub fn reap_candidates(&self, now_ms: i64, max_never_used_ms: i64) -> Vec<String> {
         let mut out = Vec::new();
         for p in &self.containers {
-            let Some(n) = self.nodes.get(p.as_str()) else { continue };
+            let Some(n) = self.nodes.get(p.as_str()) else {
+                continue;
+            };
             if n.num_children() != 0 {
                 continue;
             }
@@ -255,7 +275,9 @@ impl DataTree {
             }
         }
         for p in &self.ttls {
-            let Some(n) = self.nodes.get(p.as_str()) else { continue };
+            let Some(n) = self.nodes.get(p.as_str()) else {
+                continue;
+            };
             if n.num_children() != 0 {
                 continue;
             }
@@ -289,7 +311,10 @@ impl DataTree {
         time: i64,
         triggers: &mut Vec<Trigger>,
     ) -> TxnResult {
-        let mut rc = TxnResult { type_, ..TxnResult::default() };
+        let mut rc = TxnResult {
+            type_,
+            ..TxnResult::default()
+        };
         let res: Result<(), ErrorCode> = match body {
             TxnBody::Create(t) => {
                 rc.path = t.path.clone();
@@ -323,11 +348,14 @@ impl DataTree {
             }
             TxnBody::SetAcl(t) => {
                 rc.path = t.path.clone();
-                self.set_acl(&t.path, &t.acl, t.version).map(|s| rc.stat = Some(s))
+                self.set_acl(&t.path, &t.acl, t.version)
+                    .map(|s| rc.stat = Some(s))
             }
             TxnBody::Check(t) => {
                 rc.path = t.path.clone();
-                rc.stat = self.get(&t.path).map(|n| n.client_stat(self.extended_types_enabled));
+                rc.stat = self
+                    .get(&t.path)
+                    .map(|n| n.client_stat(self.extended_types_enabled));
                 Ok(())
             }
             TxnBody::CreateSession(_) => Ok(()),
@@ -368,8 +396,15 @@ impl DataTree {
             } else if failed {
                 // Ops of a failed multi are recorded as errors: 0 before the
                 // failing op, RuntimeInconsistency after it.
-                let err = if post_failed { ErrorCode::RuntimeInconsistency.code() } else { 0 };
-                (OpCode::Error.code(), TxnBody::Error(jute::txn::ErrorTxn { err }))
+                let err = if post_failed {
+                    ErrorCode::RuntimeInconsistency.code()
+                } else {
+                    0
+                };
+                (
+                    OpCode::Error.code(),
+                    TxnBody::Error(jute::txn::ErrorTxn { err }),
+                )
             } else {
                 (sub.type_, sub.body.clone())
             };
@@ -396,15 +431,24 @@ impl DataTree {
         let (parent_key, child) = path::split(path).ok_or(ErrorCode::NoNode)?;
         let parent_key = parent_key.to_string();
         {
-            let parent = self.nodes.get(parent_key.as_str()).ok_or(ErrorCode::NoNode)?;
+            let parent = self
+                .nodes
+                .get(parent_key.as_str())
+                .ok_or(ErrorCode::NoNode)?;
             if parent.children.as_ref().is_some_and(|c| c.contains(child)) {
                 return Err(ErrorCode::NodeExists);
             }
         }
         let acl_index = self.acl_cache.acquire(acl);
-        let parent = self.nodes.get_mut(parent_key.as_str()).ok_or(ErrorCode::NoNode)?;
-        let cversion =
-            if parent_cversion == -1 { parent.stat.cversion + 1 } else { parent_cversion };
+        let parent = self
+            .nodes
+            .get_mut(parent_key.as_str())
+            .ok_or(ErrorCode::NoNode)?;
+        let cversion = if parent_cversion == -1 {
+            parent.stat.cversion + 1
+        } else {
+            parent_cversion
+        };
         if cversion > parent.stat.cversion {
             parent.stat.cversion = cversion;
             parent.stat.pzxid = zxid;
@@ -432,8 +476,7 @@ impl DataTree {
             }
             EphemeralType::Void => {}
         }
-        if parent_key.starts_with(QUOTA_ZOOKEEPER) {
-            let quota_path = &parent_key[QUOTA_ZOOKEEPER.len()..];
+        if let Some(quota_path) = parent_key.strip_prefix(QUOTA_ZOOKEEPER) {
             if child == QUOTA_LIMIT_NODE {
                 self.quota_roots.insert(quota_path.to_string());
             }
@@ -591,7 +634,9 @@ impl DataTree {
 
     fn update_quota_stat(&mut self, prefix: &str, bytes_diff: i64, count_diff: i64) {
         let stat_path = format!("{QUOTA_ZOOKEEPER}{prefix}/{QUOTA_STAT_NODE}");
-        let Some(node) = self.nodes.get_mut(stat_path.as_str()) else { return };
+        let Some(node) = self.nodes.get_mut(stat_path.as_str()) else {
+            return;
+        };
         let mut st = StatsTrack::parse(node.data.as_deref().unwrap_or(&[]));
         st.set_count(st.count() + count_diff);
         st.set_bytes(st.bytes() + bytes_diff);
@@ -616,7 +661,11 @@ impl DataTree {
             bytes += n.data.as_ref().map_or(0, |d| d.len() as i64);
             if let Some(c) = &n.children {
                 for child in c.iter_inserted() {
-                    stack.push(if p == "/" { format!("/{child}") } else { format!("{p}/{child}") });
+                    stack.push(if p == "/" {
+                        format!("/{child}")
+                    } else {
+                        format!("{p}/{child}")
+                    });
                 }
             }
         }
@@ -644,8 +693,17 @@ impl DataTree {
 
     /// Every path, for dumps and tests, sorted.
     pub fn paths(&self) -> Vec<String> {
-        let mut v: Vec<String> =
-            self.nodes.keys().map(|k| if k.is_empty() { "/".into() } else { k.to_string() }).collect();
+        let mut v: Vec<String> = self
+            .nodes
+            .keys()
+            .map(|k| {
+                if k.is_empty() {
+                    "/".into()
+                } else {
+                    k.to_string()
+                }
+            })
+            .collect();
         v.sort();
         v
     }

@@ -23,7 +23,11 @@ pub enum EphemeralType {
 /// Decodes an ephemeral owner.
 pub fn ephemeral_type(owner: i64, extended_types_enabled: bool) -> EphemeralType {
     if extended_types_enabled && owner & EXTENDED_MASK == EXTENDED_MASK {
-        return if owner & EXTENDED_TYPE_MASK == 0 { EphemeralType::Ttl } else { EphemeralType::Void };
+        return if owner & EXTENDED_TYPE_MASK == 0 {
+            EphemeralType::Ttl
+        } else {
+            EphemeralType::Void
+        };
     }
     if owner == CONTAINER_EPHEMERAL_OWNER {
         EphemeralType::Container

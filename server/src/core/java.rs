@@ -15,7 +15,9 @@ const MASK: u64 = (1 << 48) - 1;
 impl JavaRandom {
     /// `new Random(seed)`.
     pub fn new(seed: i64) -> JavaRandom {
-        JavaRandom { seed: (seed as u64 ^ MULTIPLIER) & MASK }
+        JavaRandom {
+            seed: (seed as u64 ^ MULTIPLIER) & MASK,
+        }
     }
 
     fn next(&mut self, bits: u32) -> i32 {
@@ -75,7 +77,10 @@ impl JavaHashSet {
     /// Creates a set as `new HashSet<>(initial_capacity)` would.
     pub fn with_java_capacity(initial_capacity: usize) -> JavaHashSet {
         let cap = initial_capacity.max(1).next_power_of_two();
-        JavaHashSet { items: Vec::new(), capacity_log2: cap.trailing_zeros() as u8 }
+        JavaHashSet {
+            items: Vec::new(),
+            capacity_log2: cap.trailing_zeros() as u8,
+        }
     }
 
     /// Number of members.

@@ -89,7 +89,8 @@ impl Default for CoreConfig {
             reconfig_enabled: false,
             container_check_interval_ms: 60_000,
             container_max_per_minute: 10_000,
-            container_max_never_used_interval_ms: 5 * 60_000,
+            // 3.8.0 ships with never-used containers kept forever (0).
+            container_max_never_used_interval_ms: 0,
             super_digest: None,
             jute_max_buffer_bytes: jute::DEFAULT_MAX_BUFFER,
             outstanding_requests_max: 1000,

@@ -82,7 +82,9 @@ mod tests {
         for ok in ["/", "/a", "/a/b", "/a.b", "/.a", "/a/..b", "/zookeeper"] {
             assert_eq!(validate_path(ok), Ok(()), "{ok}");
         }
-        for bad in ["", "a", "/a/", "//", "/a//b", "/.", "/..", "/a/.", "/a/../b", "/a\u{1}"] {
+        for bad in [
+            "", "a", "/a/", "//", "/a//b", "/.", "/..", "/a/.", "/a/../b", "/a\u{1}",
+        ] {
             assert!(validate_path(bad).is_err(), "{bad}");
         }
     }

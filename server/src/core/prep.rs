@@ -67,7 +67,11 @@ impl PrepContext<'_> {
     fn record(&self, p: &str) -> Result<ChangeRecord, ErrorCode> {
         let p = if p.is_empty() { "/" } else { p };
         if let Some(r) = self.pending.records.get(p) {
-            return if r.stat.is_some() { Ok(r.clone()) } else { Err(ErrorCode::NoNode) };
+            return if r.stat.is_some() {
+                Ok(r.clone())
+            } else {
+                Err(ErrorCode::NoNode)
+            };
         }
         let n = self.tree.get(p).ok_or(ErrorCode::NoNode)?;
         Ok(ChangeRecord {
@@ -100,12 +104,22 @@ impl PrepContext<'_> {
         }
     }
 
-    fn check_quota(&self, p: &str, old_len: i64, new_len: i64, is_create: bool) -> Result<(), ErrorCode> {
+    fn check_quota(
+        &self,
+        p: &str,
+        old_len: i64,
+        new_len: i64,
+        is_create: bool,
+    ) -> Result<(), ErrorCode> {
         if !self.enforce_quota {
             return Ok(());
         }
-        let Some((limit, usage)) = self.tree.quota_for(p) else { return Ok(()) };
-        if is_create && limit.count_hard_limit() > -1 && usage.count() + 1 > limit.count_hard_limit()
+        let Some((limit, usage)) = self.tree.quota_for(p) else {
+            return Ok(());
+        };
+        if is_create
+            && limit.count_hard_limit() > -1
+            && usage.count() + 1 > limit.count_hard_limit()
         {
             return Err(ErrorCode::QuotaExceeded);
         }
@@ -144,7 +158,8 @@ impl PrepContext<'_> {
                 self.set_acl(&req.path, &req.acl, req.version)
             }
             OpCode::Check => {
-                let req = CheckVersionRequest::read(body).map_err(|_| ErrorCode::MarshallingError)?;
+                let req =
+                    CheckVersionRequest::read(body).map_err(|_| ErrorCode::MarshallingError)?;
                 self.check(&req.path, req.version)
             }
             OpCode::Reconfig => {
@@ -269,7 +284,13 @@ impl PrepContext<'_> {
         };
         self.add_record(
             &p,
-            ChangeRecord { zxid: self.zxid, stat: Some(stat), child_count: 0, acl, data_len },
+            ChangeRecord {
+                zxid: self.zxid,
+                stat: Some(stat),
+                child_count: 0,
+                acl,
+                data_len,
+            },
         );
         Ok(body)
     }
@@ -294,7 +315,9 @@ impl PrepContext<'_> {
             return Err(ErrorCode::NotEmpty);
         }
         self.record_delete(&parent_path, parent, p);
-        Ok(TxnBody::Delete(DeleteTxn { path: p.to_string() }))
+        Ok(TxnBody::Delete(DeleteTxn {
+            path: p.to_string(),
+        }))
     }
 
     fn record_delete(&mut self, parent_path: &str, parent: ChangeRecord, p: &str) {
@@ -312,7 +335,13 @@ impl PrepContext<'_> {
         );
         self.add_record(
             p,
-            ChangeRecord { zxid: self.zxid, stat: None, child_count: 0, acl: vec![], data_len: 0 },
+            ChangeRecord {
+                zxid: self.zxid,
+                stat: None,
+                child_count: 0,
+                acl: vec![],
+                data_len: 0,
+            },
         );
     }
 
@@ -328,7 +357,9 @@ impl PrepContext<'_> {
         }
         let parent = self.record(&parent_path)?;
         self.record_delete(&parent_path, parent, p);
-        Ok(TxnBody::Delete(DeleteTxn { path: p.to_string() }))
+        Ok(TxnBody::Delete(DeleteTxn {
+            path: p.to_string(),
+        }))
     }
 
     fn set_data(&mut self, p: &str, data: Option<Bytes>, version: i32, time: i64) -> PrepResult {
@@ -343,8 +374,20 @@ impl PrepContext<'_> {
         stat.version = new_version;
         stat.mtime = time;
         stat.mzxid = self.zxid;
-        self.add_record(p, ChangeRecord { zxid: self.zxid, stat: Some(stat), data_len: new_len, ..node });
-        Ok(TxnBody::SetData(SetDataTxn { path: p.to_string(), data, version: new_version }))
+        self.add_record(
+            p,
+            ChangeRecord {
+                zxid: self.zxid,
+                stat: Some(stat),
+                data_len: new_len,
+                ..node
+            },
+        );
+        Ok(TxnBody::SetData(SetDataTxn {
+            path: p.to_string(),
+            data,
+            version: new_version,
+        }))
     }
 
     fn set_acl(&mut self, p: &str, acl: &[Acl], version: i32) -> PrepResult {
@@ -358,9 +401,18 @@ impl PrepContext<'_> {
         stat.aversion = new_version;
         self.add_record(
             p,
-            ChangeRecord { zxid: self.zxid, stat: Some(stat), acl: acl.clone(), ..node },
+            ChangeRecord {
+                zxid: self.zxid,
+                stat: Some(stat),
+                acl: acl.clone(),
+                ..node
+            },
         );
-        Ok(TxnBody::SetAcl(SetAclTxn { path: p.to_string(), acl, version: new_version }))
+        Ok(TxnBody::SetAcl(SetAclTxn {
+            path: p.to_string(),
+            acl,
+            version: new_version,
+        }))
     }
 
     fn check(&mut self, p: &str, version: i32) -> PrepResult {
@@ -370,7 +422,10 @@ impl PrepContext<'_> {
         self.check_acl(&node.acl, perms::READ)?;
         let stat = node.stat.ok_or(ErrorCode::NoNode)?;
         let v = check_version(stat.version, version)?;
-        Ok(TxnBody::Check(CheckVersionTxn { path: p.to_string(), version: v }))
+        Ok(TxnBody::Check(CheckVersionTxn {
+            path: p.to_string(),
+            version: v,
+        }))
     }
 
     fn multi(&mut self, req: &MultiRequest, time: i64) -> TxnBody {
@@ -383,9 +438,15 @@ impl PrepContext<'_> {
                 continue;
             }
             let res = match op {
-                MultiOp::Create { op, req } => {
-                    self.create(*op, &req.path, req.data.clone(), &req.acl, req.flags, -1, time)
-                }
+                MultiOp::Create { op, req } => self.create(
+                    *op,
+                    &req.path,
+                    req.data.clone(),
+                    &req.acl,
+                    req.flags,
+                    -1,
+                    time,
+                ),
                 MultiOp::CreateTtl(r) => self.create(
                     OpCode::CreateTtl,
                     &r.path,
@@ -401,7 +462,10 @@ impl PrepContext<'_> {
                 MultiOp::GetChildren(_) | MultiOp::GetData(_) => Err(ErrorCode::BadArguments),
             };
             match res {
-                Ok(body) => subs.push(SubTxn { type_: sub_type(op, &body), body }),
+                Ok(body) => subs.push(SubTxn {
+                    type_: sub_type(op, &body),
+                    body,
+                }),
                 Err(e) => {
                     failed = true;
                     *self.pending = saved.clone();
@@ -414,7 +478,10 @@ impl PrepContext<'_> {
 }
 
 fn error_sub(e: ErrorCode) -> SubTxn {
-    SubTxn { type_: OpCode::Error.code(), body: TxnBody::Error(ErrorTxn { err: e.code() }) }
+    SubTxn {
+        type_: OpCode::Error.code(),
+        body: TxnBody::Error(ErrorTxn { err: e.code() }),
+    }
 }
 
 /// A multi sub-txn's type follows its record: plain creates are `create`,
@@ -452,7 +519,12 @@ struct CreateModeInfo {
 impl CreateModeInfo {
     fn from_flags(flags: i32) -> Option<CreateModeInfo> {
         let m = |ephemeral, sequential, container, ttl| {
-            Some(CreateModeInfo { ephemeral, sequential, container, ttl })
+            Some(CreateModeInfo {
+                ephemeral,
+                sequential,
+                container,
+                ttl,
+            })
         };
         match flags {
             create_mode::PERSISTENT => m(false, false, false, false),

@@ -76,7 +76,12 @@ fn make_frame<F: FnOnce(&mut BytesMut)>(f: F) -> Bytes {
 
 fn reply<R: Record>(xid: i32, zxid: i64, err: ErrorCode, body: Option<&R>) -> Bytes {
     make_frame(|b| {
-        ReplyHeader { xid, zxid, err: err.code() }.write(b);
+        ReplyHeader {
+            xid,
+            zxid,
+            err: err.code(),
+        }
+        .write(b);
         if let Some(r) = body {
             r.write(b);
         }
@@ -97,7 +102,11 @@ fn encode<R: Record>(r: &R) -> Option<Bytes> {
 impl Server {
     /// A fresh server with an empty tree.
     pub fn new(config: CoreConfig, now_ms: i64) -> Server {
-        let session_server_id = if config.server_id == 0 { 1 } else { config.server_id };
+        let session_server_id = if config.server_id == 0 {
+            1
+        } else {
+            config.server_id
+        };
         Server {
             policy: AclPolicy {
                 skip_acl: config.skip_acl,
@@ -138,7 +147,10 @@ impl Server {
                         peer,
                         session_id: 0,
                         timeout_ms: 0,
-                        auth: vec![Id { scheme: "ip".into(), id: peer.to_string() }],
+                        auth: vec![Id {
+                            scheme: "ip".into(),
+                            id: peer.to_string(),
+                        }],
                         established: false,
                         packets_received: 0,
                         packets_sent: 0,
@@ -148,7 +160,9 @@ impl Server {
             }
             Input::Closed { conn } => self.forget_conn(conn),
             Input::Frame { conn, frame } => {
-                let Some(c) = self.conns.get_mut(&conn) else { return };
+                let Some(c) = self.conns.get_mut(&conn) else {
+                    return;
+                };
                 c.packets_received += 1;
                 self.packets_received += 1;
                 if c.established {
@@ -211,9 +225,10 @@ impl Server {
             tracing::info!(conn, "{reason}");
             return self.close(conn, reason, out);
         }
-        let timeout = req
-            .time_out
-            .clamp(self.config.session_timeout_ms_min, self.config.session_timeout_ms_max);
+        let timeout = req.time_out.clamp(
+            self.config.session_timeout_ms_min,
+            self.config.session_timeout_ms_max,
+        );
         let read_only = req.read_only.map(|_| false);
         if req.session_id == 0 {
             let id = self.sessions.next_id();
@@ -229,7 +244,10 @@ impl Server {
                 body: TxnBody::CreateSession(CreateSessionTxn { time_out: timeout }),
             };
             self.apply(txn, out);
-            tracing::info!(conn, "established session 0x{id:x} with negotiated timeout {timeout}");
+            tracing::info!(
+                conn,
+                "established session 0x{id:x} with negotiated timeout {timeout}"
+            );
             self.finish_connect(conn, id, timeout, read_only, out);
             return;
         }
@@ -241,13 +259,19 @@ impl Server {
                 self.close(old, format!("session 0x{id:x} reconnecting elsewhere"), out);
             }
         }
-        let passwd_ok =
-            req.passwd.as_deref().is_some_and(|p| p == session_password(id).as_slice());
+        let passwd_ok = req
+            .passwd
+            .as_deref()
+            .is_some_and(|p| p == session_password(id).as_slice());
         if passwd_ok && self.sessions.touch(id, now_ms) {
             tracing::info!(conn, "revalidated session 0x{id:x}");
             self.finish_connect(conn, id, timeout, read_only, out);
         } else {
-            let why = if passwd_ok { "expired" } else { "invalid password" };
+            let why = if passwd_ok {
+                "expired"
+            } else {
+                "invalid password"
+            };
             tracing::info!(conn, "refusing reconnect of session 0x{id:x}: {why}");
             let rsp = ConnectResponse {
                 protocol_version: 0,
@@ -270,7 +294,9 @@ impl Server {
         read_only: Option<bool>,
         out: &mut Vec<Output>,
     ) {
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         c.session_id = id;
         c.timeout_ms = timeout;
         c.established = true;
@@ -293,10 +319,16 @@ impl Server {
             Ok(h) => h,
             Err(e) => return self.close(conn, format!("malformed request header: {e}"), out),
         };
-        let Some(c) = self.conns.get(&conn) else { return };
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
         let session_id = c.session_id;
         if !self.sessions.touch(session_id, now_ms) && hdr.type_ != OpCode::CloseSession.code() {
-            let f = header_only(hdr.xid, self.tree.last_processed_zxid, ErrorCode::SessionExpired);
+            let f = header_only(
+                hdr.xid,
+                self.tree.last_processed_zxid,
+                ErrorCode::SessionExpired,
+            );
             self.send(conn, f, out);
             return self.close(conn, format!("session 0x{session_id:x} is gone"), out);
         }
@@ -312,9 +344,7 @@ impl Server {
                 self.send(conn, f, out);
             }
             OpCode::Auth => self.auth(conn, xid, frame, out),
-            OpCode::SetWatches | OpCode::SetWatches2 => {
-                self.set_watches(conn, xid, op, frame, out)
-            }
+            OpCode::SetWatches | OpCode::SetWatches2 => self.set_watches(conn, xid, op, frame, out),
             OpCode::Sasl => {
                 // No SASL mechanism is configured: answer with an empty token.
                 let rsp = SetSaslResponse { token: None };
@@ -358,7 +388,9 @@ impl Server {
         let Ok(pkt) = AuthPacket::read(&mut frame) else {
             return self.close(conn, "malformed auth packet".into(), out);
         };
-        let Some(c) = self.conns.get(&conn) else { return };
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
         let peer = c.peer;
         let auth = pkt.auth.as_deref().unwrap_or(&[]);
         match acl::authenticate(&self.policy, &pkt.scheme, auth, peer) {
@@ -375,7 +407,11 @@ impl Server {
             None => {
                 tracing::warn!(conn, scheme = %pkt.scheme, "authentication failed");
                 self.send(conn, header_only(xid, 0, ErrorCode::AuthFailed), out);
-                self.close(conn, format!("authentication failed for scheme {}", pkt.scheme), out);
+                self.close(
+                    conn,
+                    format!("authentication failed for scheme {}", pkt.scheme),
+                    out,
+                );
             }
         }
     }
@@ -401,7 +437,11 @@ impl Server {
             SetWatches2::read(&mut frame)
         };
         let Ok(sw) = sw else {
-            let f = header_only(xid, self.tree.last_processed_zxid, ErrorCode::MarshallingError);
+            let f = header_only(
+                xid,
+                self.tree.last_processed_zxid,
+                ErrorCode::MarshallingError,
+            );
             return self.send(conn, f, out);
         };
         let rel = sw.relative_zxid;
@@ -435,7 +475,9 @@ impl Server {
             self.watches.data.add(p, conn, WatchMode::Persistent);
         }
         for p in &sw.persistent_recursive_watches {
-            self.watches.data.add(p, conn, WatchMode::PersistentRecursive);
+            self.watches
+                .data
+                .add(p, conn, WatchMode::PersistentRecursive);
         }
         let f = header_only(xid, self.tree.last_processed_zxid, ErrorCode::Ok);
         self.send(conn, f, out);
@@ -447,7 +489,9 @@ impl Server {
     }
 
     fn close_session(&mut self, now_ms: i64, conn: ConnId, xid: i32, out: &mut Vec<Output>) {
-        let Some(c) = self.conns.get(&conn) else { return };
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
         let id = c.session_id;
         self.close_session_txn(now_ms, id, xid, out);
         let f = header_only(xid, self.tree.last_processed_zxid, ErrorCode::Ok);
@@ -467,7 +511,9 @@ impl Server {
                 time: now_ms,
                 type_: OpCode::CloseSession.code(),
             },
-            body: TxnBody::CloseSession(CloseSessionTxn { paths2_delete: paths }),
+            body: TxnBody::CloseSession(CloseSessionTxn {
+                paths2_delete: paths,
+            }),
         };
         self.apply(txn, out);
     }
@@ -481,7 +527,9 @@ impl Server {
         mut body: Bytes,
         out: &mut Vec<Output>,
     ) {
-        let Some(c) = self.conns.get(&conn) else { return };
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
         let session_id = c.session_id;
         let auth = c.auth.clone();
         let rc = self.prep_and_apply(now_ms, session_id, xid, op, &mut body, &auth, out);
@@ -517,10 +565,19 @@ impl Server {
         };
         let (type_, body) = match ctx.prep(op, body, now_ms) {
             Ok(b) => (op.code(), b),
-            Err(e) => (OpCode::Error.code(), TxnBody::Error(ErrorTxn { err: e.code() })),
+            Err(e) => (
+                OpCode::Error.code(),
+                TxnBody::Error(ErrorTxn { err: e.code() }),
+            ),
         };
         let txn = Txn {
-            header: TxnHeader { client_id: session_id, cxid, zxid, time: now_ms, type_ },
+            header: TxnHeader {
+                client_id: session_id,
+                cxid,
+                zxid,
+                time: now_ms,
+                type_,
+            },
             body,
         };
         self.apply(txn, out)
@@ -550,7 +607,9 @@ impl Server {
                     last_data.clone()
                 }
                 Table::ChildSuppressed => {
-                    self.watches.child.trigger(&t.path, t.event_type, &last_data)
+                    self.watches
+                        .child
+                        .trigger(&t.path, t.event_type, &last_data)
                 }
                 Table::Child => self.watches.child.trigger(&t.path, t.event_type, &[]),
             };
@@ -629,7 +688,9 @@ impl Server {
                 let ephemerals = if prefix.is_empty() || prefix == "/" {
                     all
                 } else {
-                    all.into_iter().filter(|p| p.starts_with(&r.prefix_path)).collect()
+                    all.into_iter()
+                        .filter(|p| p.starts_with(&r.prefix_path))
+                        .collect()
                 };
                 Ok(encode(&GetEphemeralsResponse { ephemerals }))
             }
@@ -637,7 +698,10 @@ impl Server {
                 let client_info = self
                     .auth_of(conn)
                     .iter()
-                    .map(|id| ClientInfo { auth_scheme: id.scheme.clone(), user: acl::user_name(id) })
+                    .map(|id| ClientInfo {
+                        auth_scheme: id.scheme.clone(),
+                        user: acl::user_name(id),
+                    })
                     .collect();
                 Ok(encode(&WhoAmIResponse { client_info }))
             }
@@ -653,7 +717,9 @@ impl Server {
                         self.watches.child.add(&r.path, conn, WatchMode::Persistent);
                     }
                     add_watch_mode::PERSISTENT_RECURSIVE => {
-                        self.watches.data.add(&r.path, conn, WatchMode::PersistentRecursive);
+                        self.watches
+                            .data
+                            .add(&r.path, conn, WatchMode::PersistentRecursive);
                     }
                     _ => return Err(ErrorCode::MarshallingError),
                 }
@@ -686,12 +752,19 @@ impl Server {
     }
 
     fn auth_of(&self, conn: ConnId) -> Vec<Id> {
-        self.conns.get(&conn).map(|c| c.auth.clone()).unwrap_or_default()
+        self.conns
+            .get(&conn)
+            .map(|c| c.auth.clone())
+            .unwrap_or_default()
     }
 
     fn check_read(&self, conn: ConnId, acl_index: i64) -> Result<(), ErrorCode> {
         let acl = self.tree.acl_cache.get(acl_index);
-        let auth = self.conns.get(&conn).map(|c| c.auth.as_slice()).unwrap_or(&[]);
+        let auth = self
+            .conns
+            .get(&conn)
+            .map(|c| c.auth.as_slice())
+            .unwrap_or(&[]);
         if acl::check(&self.policy, &acl, perms::READ, auth) {
             Ok(())
         } else {
@@ -712,7 +785,12 @@ impl Server {
         Ok(rsp)
     }
 
-    fn get_children(&mut self, conn: ConnId, p: &str, watch: bool) -> Result<Vec<String>, ErrorCode> {
+    fn get_children(
+        &mut self,
+        conn: ConnId,
+        p: &str,
+        watch: bool,
+    ) -> Result<Vec<String>, ErrorCode> {
         let n = self.tree.get(p).ok_or(ErrorCode::NoNode)?;
         self.check_read(conn, n.acl)?;
         let children = n.children_list();
@@ -737,7 +815,10 @@ impl Server {
                     Err(e) => OpResult::Error { err: e.code() },
                 },
                 MultiOp::GetData(g) => match self.get_data(conn, g) {
-                    Ok(r) => OpResult::GetData { data: r.data, stat: r.stat },
+                    Ok(r) => OpResult::GetData {
+                        data: r.data,
+                        stat: r.stat,
+                    },
                     Err(e) => OpResult::Error { err: e.code() },
                 },
                 _ => {
@@ -771,8 +852,9 @@ impl Server {
             self.reap_minute_start_ms = now_ms;
             self.reaped_this_minute = 0;
         }
-        let candidates =
-            self.tree.reap_candidates(now_ms, self.config.container_max_never_used_interval_ms);
+        let candidates = self
+            .tree
+            .reap_candidates(now_ms, self.config.container_max_never_used_interval_ms);
         for p in candidates {
             if self.reaped_this_minute >= self.config.container_max_per_minute {
                 break;
@@ -803,7 +885,9 @@ impl Server {
             .collect();
         let watched_paths = self.watches.data.by_path().len() + self.watches.child.by_path().len();
         ServerStats {
-            znode_count: self.tree.node_count() as u64,
+            // ZooKeeper's node map holds the root under both "" and "/", and
+            // srvr/mntr report that map's size.
+            znode_count: self.tree.node_count() as u64 + 1,
             watch_count: self.watches.len() as u64,
             watched_paths: watched_paths as u64,
             ephemerals_count: self.tree.ephemeral_count() as u64,
@@ -813,7 +897,11 @@ impl Server {
             packets_received: self.packets_received,
             packets_sent: self.packets_sent,
             outstanding_requests: 0,
-            min_latency_ms: if self.latency_count == 0 { 0 } else { self.latency_min_ms },
+            min_latency_ms: if self.latency_count == 0 {
+                0
+            } else {
+                self.latency_min_ms
+            },
             max_latency_ms: self.latency_max_ms,
             avg_latency_ms: if self.latency_count == 0 {
                 0.0
@@ -835,9 +923,8 @@ impl Server {
 
     /// Runs a state-reading four-letter word (`dump wchs wchc wchp crst srst`).
     pub fn command(&mut self, word: &str) -> String {
-        let session_of = |conns: &HashMap<ConnId, Conn>, c: &ConnId| {
-            conns.get(c).map_or(0, |c| c.session_id)
-        };
+        let session_of =
+            |conns: &HashMap<ConnId, Conn>, c: &ConnId| conns.get(c).map_or(0, |c| c.session_id);
         match word {
             "wchs" => {
                 let mut paths: std::collections::BTreeSet<String> = Default::default();
@@ -854,7 +941,8 @@ impl Server {
                 )
             }
             "wchc" => {
-                let mut by_session: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+                let mut by_session: std::collections::BTreeMap<i64, Vec<String>> =
+                    Default::default();
                 for table in [&self.watches.data, &self.watches.child] {
                     for (c, paths) in table.by_conn() {
                         let e = by_session.entry(session_of(&self.conns, &c)).or_default();
@@ -872,6 +960,7 @@ impl Server {
                         s.push_str(&format!("\t{p}\n"));
                     }
                 }
+                s.push('\n');
                 s
             }
             "wchp" => {
@@ -937,7 +1026,12 @@ impl Server {
 
 fn frame_with(xid: i32, zxid: i64, err: ErrorCode, body: Option<Bytes>) -> Bytes {
     make_frame(|b| {
-        ReplyHeader { xid, zxid, err: err.code() }.write(b);
+        ReplyHeader {
+            xid,
+            zxid,
+            err: err.code(),
+        }
+        .write(b);
         if let Some(body) = body {
             b.extend_from_slice(&body);
         }
@@ -946,9 +1040,18 @@ fn frame_with(xid: i32, zxid: i64, err: ErrorCode, body: Option<Bytes>) -> Bytes
 
 fn event_frame(event: i32, path: &str) -> Bytes {
     make_frame(|b| {
-        ReplyHeader { xid: xid::NOTIFICATION, zxid: -1, err: 0 }.write(b);
-        WatcherEvent { type_: event, state: keeper_state::SYNC_CONNECTED, path: path.to_string() }
-            .write(b);
+        ReplyHeader {
+            xid: xid::NOTIFICATION,
+            zxid: -1,
+            err: 0,
+        }
+        .write(b);
+        WatcherEvent {
+            type_: event,
+            state: keeper_state::SYNC_CONNECTED,
+            path: path.to_string(),
+        }
+        .write(b);
     })
 }
 
@@ -960,12 +1063,22 @@ fn write_reply(xid: i32, zxid: i64, op: OpCode, rc: &TxnResult) -> Bytes {
     }
     let stat = rc.stat.clone().unwrap_or_default();
     match op {
-        OpCode::Create => reply(xid, zxid, ErrorCode::Ok, Some(&CreateResponse { path: rc.path.clone() })),
+        OpCode::Create => reply(
+            xid,
+            zxid,
+            ErrorCode::Ok,
+            Some(&CreateResponse {
+                path: rc.path.clone(),
+            }),
+        ),
         OpCode::Create2 | OpCode::CreateContainer | OpCode::CreateTtl => reply(
             xid,
             zxid,
             ErrorCode::Ok,
-            Some(&Create2Response { path: rc.path.clone(), stat }),
+            Some(&Create2Response {
+                path: rc.path.clone(),
+                stat,
+            }),
         ),
         OpCode::SetData | OpCode::Check => {
             reply(xid, zxid, ErrorCode::Ok, Some(&SetDataResponse { stat }))
@@ -977,14 +1090,19 @@ fn write_reply(xid: i32, zxid: i64, op: OpCode, rc: &TxnResult) -> Bytes {
                 .iter()
                 .map(|s| match OpCode::from_i32(s.type_) {
                     Some(OpCode::Check) => OpResult::Check,
-                    Some(OpCode::Create) => OpResult::Create { path: s.path.clone() },
+                    Some(OpCode::Create) => OpResult::Create {
+                        path: s.path.clone(),
+                    },
                     Some(OpCode::Create2 | OpCode::CreateTtl | OpCode::CreateContainer) => {
-                        OpResult::Create2 { path: s.path.clone(), stat: s.stat.clone().unwrap_or_default() }
+                        OpResult::Create2 {
+                            path: s.path.clone(),
+                            stat: s.stat.clone().unwrap_or_default(),
+                        }
                     }
                     Some(OpCode::Delete | OpCode::DeleteContainer) => OpResult::Delete,
-                    Some(OpCode::SetData) => {
-                        OpResult::SetData { stat: s.stat.clone().unwrap_or_default() }
-                    }
+                    Some(OpCode::SetData) => OpResult::SetData {
+                        stat: s.stat.clone().unwrap_or_default(),
+                    },
                     _ => OpResult::Error { err: s.err },
                 })
                 .collect();

@@ -60,7 +60,15 @@ impl SessionTracker {
     /// Registers a session (on applying its createSession txn).
     pub fn add(&mut self, id: i64, timeout_ms: i32, now_ms: i64) {
         let expire_at_ms = self.deadline(now_ms, timeout_ms);
-        self.sessions.insert(id, Session { id, timeout_ms, expire_at_ms, closing: false });
+        self.sessions.insert(
+            id,
+            Session {
+                id,
+                timeout_ms,
+                expire_at_ms,
+                closing: false,
+            },
+        );
     }
 
     /// Extends a live session; false if it is gone or closing.

@@ -2,9 +2,9 @@
 //! (zxid, time, session id, sequential suffix, parent cversion) is already in
 //! the txn, so applying the same txns in the same order gives the same tree.
 
+use bytes::{Bytes, BytesMut};
 use jute::txn::*;
 use jute::{OpCode, Record};
-use bytes::{Bytes, BytesMut};
 
 /// A txn: ZooKeeper's `TxnHeader` plus its record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +57,10 @@ impl TxnBody {
                     .map(|s| {
                         let mut b = BytesMut::new();
                         s.body.write(&mut b);
-                        jute::txn::Txn { type_: s.type_, data: Some(b.freeze()) }
+                        jute::txn::Txn {
+                            type_: s.type_,
+                            data: Some(b.freeze()),
+                        }
                     })
                     .collect();
                 MultiTxn { txns }.write(buf);
@@ -94,7 +97,10 @@ impl TxnBody {
                 let mut subs = Vec::with_capacity(m.txns.len());
                 for t in m.txns {
                     let mut data = t.data.unwrap_or_default();
-                    subs.push(SubTxn { type_: t.type_, body: TxnBody::read(t.type_, &mut data)? });
+                    subs.push(SubTxn {
+                        type_: t.type_,
+                        body: TxnBody::read(t.type_, &mut data)?,
+                    });
                 }
                 TxnBody::Multi(subs)
             }

@@ -34,8 +34,14 @@ pub struct WatchTable {
 impl WatchTable {
     /// Adds (or re-moded) a watch.
     pub fn add(&mut self, path: &str, conn: ConnId, mode: WatchMode) {
-        self.by_path.entry(path.to_string()).or_default().insert(conn);
-        self.by_conn.entry(conn).or_default().insert(path.to_string());
+        self.by_path
+            .entry(path.to_string())
+            .or_default()
+            .insert(conn);
+        self.by_conn
+            .entry(conn)
+            .or_default()
+            .insert(path.to_string());
         let k = (conn, path.to_string());
         let old = if mode == WatchMode::Standard {
             self.modes.remove(&k)
@@ -51,7 +57,10 @@ impl WatchTable {
     }
 
     fn mode(&self, conn: ConnId, path: &str) -> WatchMode {
-        self.modes.get(&(conn, path.to_string())).copied().unwrap_or(WatchMode::Standard)
+        self.modes
+            .get(&(conn, path.to_string()))
+            .copied()
+            .unwrap_or(WatchMode::Standard)
     }
 
     /// Fires `event` for `path`, returning the connections to notify (each
@@ -65,11 +74,13 @@ impl WatchTable {
             if let Some(conns) = self.by_path.get(&p) {
                 for &c in conns {
                     match self.mode(c, &p) {
-                        WatchMode::PersistentRecursive => {
-                            if event != event_type::NODE_CHILDREN_CHANGED && !notify.contains(&c) {
-                                notify.push(c);
-                            }
+                        WatchMode::PersistentRecursive
+                            if event != event_type::NODE_CHILDREN_CHANGED
+                                && !notify.contains(&c) =>
+                        {
+                            notify.push(c);
                         }
+                        WatchMode::PersistentRecursive => {}
                         mode if !at_parent => {
                             if !notify.contains(&c) {
                                 notify.push(c);
@@ -102,7 +113,9 @@ impl WatchTable {
 
     /// Removes one watch; false if there was none.
     pub fn remove(&mut self, path: &str, conn: ConnId) -> bool {
-        let Some(paths) = self.by_conn.get_mut(&conn) else { return false };
+        let Some(paths) = self.by_conn.get_mut(&conn) else {
+            return false;
+        };
         if !paths.remove(path) {
             return false;
         }
@@ -123,7 +136,9 @@ impl WatchTable {
 
     /// Drops every watch of a connection.
     pub fn remove_conn(&mut self, conn: ConnId) {
-        let Some(paths) = self.by_conn.remove(&conn) else { return };
+        let Some(paths) = self.by_conn.remove(&conn) else {
+            return;
+        };
         for p in paths {
             if let Some(conns) = self.by_path.get_mut(&p) {
                 conns.remove(&conn);
@@ -149,12 +164,18 @@ impl WatchTable {
 
     /// Watched paths by connection (for `wchc`).
     pub fn by_conn(&self) -> BTreeMap<ConnId, Vec<String>> {
-        self.by_conn.iter().map(|(c, p)| (*c, p.iter().cloned().collect())).collect()
+        self.by_conn
+            .iter()
+            .map(|(c, p)| (*c, p.iter().cloned().collect()))
+            .collect()
     }
 
     /// Watching connections by path (for `wchp`).
     pub fn by_path(&self) -> BTreeMap<String, Vec<ConnId>> {
-        self.by_path.iter().map(|(p, c)| (p.clone(), c.iter().copied().collect())).collect()
+        self.by_path
+            .iter()
+            .map(|(p, c)| (p.clone(), c.iter().copied().collect()))
+            .collect()
     }
 }
 
@@ -203,7 +224,9 @@ mod tests {
         let mut t = WatchTable::default();
         t.add("/a", 1, WatchMode::Standard);
         assert_eq!(t.trigger("/a", event_type::NODE_DATA_CHANGED, &[]), vec![1]);
-        assert!(t.trigger("/a", event_type::NODE_DATA_CHANGED, &[]).is_empty());
+        assert!(t
+            .trigger("/a", event_type::NODE_DATA_CHANGED, &[])
+            .is_empty());
     }
 
     #[test]
@@ -211,10 +234,18 @@ mod tests {
         let mut t = WatchTable::default();
         t.add("/a", 1, WatchMode::Persistent);
         t.add("/a", 2, WatchMode::PersistentRecursive);
-        assert_eq!(t.trigger("/a", event_type::NODE_DATA_CHANGED, &[]), vec![1, 2]);
-        assert_eq!(t.trigger("/a", event_type::NODE_DATA_CHANGED, &[]), vec![1, 2]);
+        assert_eq!(
+            t.trigger("/a", event_type::NODE_DATA_CHANGED, &[]),
+            vec![1, 2]
+        );
+        assert_eq!(
+            t.trigger("/a", event_type::NODE_DATA_CHANGED, &[]),
+            vec![1, 2]
+        );
         assert_eq!(t.trigger("/a/b/c", event_type::NODE_CREATED, &[]), vec![2]);
-        assert!(t.trigger("/a/b", event_type::NODE_CHILDREN_CHANGED, &[]).is_empty());
+        assert!(t
+            .trigger("/a/b", event_type::NODE_CHILDREN_CHANGED, &[])
+            .is_empty());
         assert!(t.trigger("/ab", event_type::NODE_CREATED, &[]).is_empty());
     }
 

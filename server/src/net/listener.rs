@@ -1,0 +1,85 @@
+//! The accept loop on `clientPortAddress:clientPort`.
+//!
+//! Invariants:
+//! - A connection over `maxClientCnxns` for its IP is closed at once, before
+//!   any byte is read, and never reaches the runner (as in ZooKeeper).
+//! - An accept error never ends the loop: errors such as running out of file
+//!   descriptors are transient, so we log, pause briefly and go on.
+
+use super::{connection, java_ip, Shared};
+use crate::config::Config;
+use crate::runner::RunnerHandle;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// How long to pause after a failed accept (e.g. EMFILE) before retrying,
+/// so a persistent error does not spin a core.
+const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
+
+/// A bound client port, ready to [`run`](Listener::run).
+#[derive(Debug)]
+pub struct Listener {
+    tcp: TcpListener,
+    shared: Arc<Shared>,
+}
+
+impl Listener {
+    /// Binds `clientPortAddress:clientPort` (every address if unset).
+    pub async fn bind(config: Arc<Config>, runner: RunnerHandle) -> io::Result<Listener> {
+        let port = config.client_port;
+        let tcp = match &config.client_port_address {
+            Some(host) => TcpListener::bind((host.as_str(), port)).await?,
+            // The IPv6 wildcard also accepts IPv4 on dual-stack hosts, as
+            // Java's wildcard does; fall back to IPv4 where IPv6 is off.
+            None => match TcpListener::bind((Ipv6Addr::UNSPECIFIED, port)).await {
+                Ok(tcp) => tcp,
+                Err(_) => TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).await?,
+            },
+        };
+        let local = tcp.local_addr()?;
+        tracing::info!("binding to port {}", super::java_socket_addr(local));
+        let shared = Arc::new(Shared::new(config, runner, local.port()));
+        Ok(Listener { tcp, shared })
+    }
+
+    /// The address actually bound (useful when the config says port 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.tcp.local_addr()
+    }
+
+    /// Accepts connections until the task is dropped; never returns.
+    pub async fn run(self) {
+        loop {
+            let (stream, peer) = match self.tcp.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!("error accepting new connection: {e}");
+                    tokio::time::sleep(ACCEPT_RETRY_DELAY).await;
+                    continue;
+                }
+            };
+            let ip: IpAddr = peer.ip().to_canonical();
+            let peer = SocketAddr::new(ip, peer.port());
+            let Some(slot) = self.shared.admit(ip) else {
+                tracing::warn!(
+                    "Too many connections from {} - max is {}",
+                    java_ip(ip),
+                    self.shared.config.max_client_cnxns_per_ip
+                );
+                drop(stream);
+                continue;
+            };
+            let conn = self.shared.next_conn_id();
+            tokio::spawn(connection::serve(
+                Arc::clone(&self.shared),
+                stream,
+                peer,
+                conn,
+                slot,
+            ));
+        }
+    }
+}
