@@ -289,3 +289,68 @@ async fn state_words_go_to_the_runner() {
     assert_eq!(text(exchange(addr, b"isro").await), "rw");
     fake.abort();
 }
+
+/// With globalOutstandingLimit=2, a client that pipelines many requests is
+/// throttled (reading pauses) but never stalled: every request is answered,
+/// in order. The fake runner checks that no more than 2 unanswered requests
+/// ever reach it.
+#[tokio::test]
+async fn outstanding_limit_throttles_reading_without_losing_requests() {
+    let (addr, mut rx) = start_fake("globalOutstandingLimit=2\n").await;
+    let mut client = TcpStream::connect(addr).await.unwrap();
+    let mut burst = framed(&[0u8; 45]); // a connect request, as far as framing goes
+    for xid in 1..=20i32 {
+        let mut ping = xid.to_be_bytes().to_vec();
+        ping.extend_from_slice(&11i32.to_be_bytes());
+        burst.extend(framed(&ping));
+    }
+    client.write_all(&burst).await.unwrap();
+    let RunnerMsg::Open { out, .. } = next(&mut rx).await else {
+        panic!("expected Open")
+    };
+    let mut unanswered: Vec<Bytes> = Vec::new();
+    let mut answered = 0;
+    while answered < 21 {
+        match tokio::time::timeout(Duration::from_millis(300), rx.recv()).await {
+            Ok(Some(RunnerMsg::Frame { frame, .. })) => unanswered.push(frame),
+            Ok(other) => panic!("unexpected {other:?}"),
+            // Nothing more arrives until we answer: reading is paused.
+            Err(_) => {
+                assert!(!unanswered.is_empty(), "stalled with nothing outstanding");
+                assert!(
+                    unanswered.len() <= 2,
+                    "more than the limit reached the runner"
+                );
+                for f in unanswered.drain(..) {
+                    let xid = if answered == 0 {
+                        0
+                    } else {
+                        i32::from_be_bytes([f[0], f[1], f[2], f[3]])
+                    };
+                    let mut reply = xid.to_be_bytes().to_vec();
+                    reply.extend_from_slice(&[0u8; 12]);
+                    out.send(ConnCommand::Send(Bytes::from(framed(&reply))))
+                        .await
+                        .unwrap();
+                    answered += 1;
+                }
+            }
+        }
+        assert!(
+            unanswered.len() <= 2,
+            "more than the limit reached the runner"
+        );
+    }
+    let mut got = vec![0u8; 21 * 20];
+    tokio::time::timeout(WAIT, client.read_exact(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    for i in 1..=20usize {
+        let at = i * 20 + 4;
+        assert_eq!(
+            i32::from_be_bytes(got[at..at + 4].try_into().unwrap()),
+            i as i32
+        );
+    }
+}

@@ -12,6 +12,11 @@
 //!   flush, so a burst of replies costs one syscall, not one per frame.
 //! - A framing error (negative or over `jute.maxbuffer`) closes only this
 //!   connection; it is the client's fault, so it is logged at info, not warn.
+//! - At most `globalOutstandingLimit` requests of one connection await their
+//!   replies: past that, reading pauses (the client's further requests wait
+//!   in the socket) until replies go out, as ZooKeeper throttles reading.
+//!   Every request is answered by exactly one non-notification frame (the
+//!   connect request by the connect response), which returns its permit.
 
 use super::{four_letter, java_socket_addr, ConnSlot, Shared, CONN_QUEUE_LEN};
 use crate::core::ConnId;
@@ -24,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio_util::codec::FramedRead;
 
 /// How long a new connection may stay silent before its first four bytes;
@@ -114,10 +119,11 @@ async fn session(
         return false; // The runner has stopped: the server is shutting down.
     }
     let max = shared.config.jute_max_buffer_bytes;
+    let outstanding = Semaphore::new(shared.config.global_outstanding_limit.max(1) as usize);
     let (rd, wr) = stream.split();
     let end = tokio::select! {
-        end = read_frames(shared, conn, peer, first, rd, max) => end,
-        end = write_frames(conn, peer, out_rx, wr) => end,
+        end = read_frames(shared, conn, peer, first, rd, max, &outstanding) => end,
+        end = write_frames(conn, peer, out_rx, wr, &outstanding) => end,
     };
     if matches!(end, End::Closed) {
         linger(stream).await;
@@ -133,6 +139,7 @@ async fn read_frames(
     first: [u8; 4],
     rd: impl AsyncRead + Unpin,
     max_frame_bytes: usize,
+    outstanding: &Semaphore,
 ) -> End {
     // The first four bytes were read to rule out a four-letter word; put
     // them back in front of the stream for the decoder.
@@ -142,6 +149,17 @@ async fn read_frames(
     while let Some(item) = frames.next().await {
         match item {
             Ok(frame) => {
+                if outstanding.available_permits() == 0 {
+                    tracing::debug!(
+                        conn,
+                        "throttling {}: too many outstanding requests",
+                        java_socket_addr(peer)
+                    );
+                }
+                match outstanding.acquire().await {
+                    Ok(permit) => permit.forget(),
+                    Err(_) => return End::Dropped,
+                }
                 if shared
                     .runner
                     .tx
@@ -184,6 +202,7 @@ async fn write_frames(
     peer: SocketAddr,
     mut rx: mpsc::Receiver<ConnCommand>,
     wr: impl AsyncWrite + Unpin,
+    outstanding: &Semaphore,
 ) -> End {
     let mut wr = BufWriter::with_capacity(WRITE_BUF_BYTES, wr);
     while let Some(cmd) = rx.recv().await {
@@ -191,6 +210,10 @@ async fn write_frames(
         while let Some(cmd) = next.take() {
             match cmd {
                 ConnCommand::Send(frame) => {
+                    // A notification (xid -1) answers no request.
+                    if frame.get(4..8) != Some(&[0xff, 0xff, 0xff, 0xff][..]) {
+                        outstanding.add_permits(1);
+                    }
                     if let Err(e) = wr.write_all(&frame).await {
                         tracing::debug!(conn, "write to {} failed: {e}", java_socket_addr(peer));
                         return End::Dropped;
