@@ -445,7 +445,7 @@ impl DataTree {
             .get_mut(parent_key.as_str())
             .ok_or(ErrorCode::NoNode)?;
         let cversion = if parent_cversion == -1 {
-            parent.stat.cversion + 1
+            parent.stat.cversion.wrapping_add(1)
         } else {
             parent_cversion
         };

@@ -226,7 +226,7 @@ impl PrepContext<'_> {
         {
             return Err(ErrorCode::NoChildrenForEphemerals);
         }
-        let new_cversion = parent_stat.cversion + 1;
+        let new_cversion = parent_stat.cversion.wrapping_add(1);
         let data_len = data.as_ref().map_or(0, |d| d.len() as i64);
         self.check_quota(&p, 0, data_len, true)?;
         let owner = if op == OpCode::CreateContainer || mode.container {
