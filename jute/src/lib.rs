@@ -5,8 +5,10 @@
 //! Invariants:
 //! - No I/O and no tokio runtime: this crate only turns bytes into records and back.
 //! - Every length read from the wire is checked against the bytes remaining
-//!   *before* anything is allocated, so hostile input can never make us allocate
-//!   more than the frame it arrived in.
+//!   *before* anything is allocated, and vectors reserve only what the
+//!   remaining bytes could hold, so hostile input costs at most a small
+//!   constant multiple of the frame it arrived in (decoded elements are larger
+//!   than their encodings: a 4-byte null string becomes a `String`).
 //! - `read(write(x)) == x` for every record (proptest-checked in `tests/`).
 
 pub mod data;

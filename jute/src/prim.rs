@@ -155,7 +155,10 @@ impl<T: Record> Record for Vec<T> {
         }
         let count = count as usize;
         need(buf, count)?;
-        let mut out = Vec::with_capacity(count);
+        // Reserve only what the remaining input could possibly hold, so a
+        // large declared count never costs more memory than the frame.
+        let fit = buf.remaining() / std::mem::size_of::<T>().max(1);
+        let mut out = Vec::with_capacity(count.min(fit));
         for _ in 0..count {
             out.push(T::read(buf)?);
         }

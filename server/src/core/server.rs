@@ -800,9 +800,9 @@ impl Server {
         Ok(children)
     }
 
-    /// multiRead: each op answers on its own; a write op inside it is a
-    /// marshalling error for the whole request, sent with the results so far
-    /// (as the reference does).
+    /// multiRead: each op answers on its own; a write op inside it makes the
+    /// whole request a marshalling error, answered with the header alone (as
+    /// the reference's captured reply shows).
     fn multi_read(&mut self, conn: ConnId, body: &mut Bytes) -> (ErrorCode, Option<Bytes>) {
         let Ok(req) = MultiRequest::read(body) else {
             return (ErrorCode::MarshallingError, None);
@@ -821,10 +821,7 @@ impl Server {
                     },
                     Err(e) => OpResult::Error { err: e.code() },
                 },
-                _ => {
-                    let partial = jute::to_bytes(&MultiResponse { results });
-                    return (ErrorCode::MarshallingError, Some(partial));
-                }
+                _ => return (ErrorCode::MarshallingError, None),
             };
             results.push(r);
         }
