@@ -97,12 +97,15 @@ pub enum WatchTable {
     ChildSuppressed,
 }
 
-/// A watch trigger produced by applying a txn, in firing order.
+/// A watch trigger produced by applying a txn, in firing order. `acl` gates
+/// delivery: a watcher whose connection lacks READ on it gets no event (the
+/// watch is consumed all the same), as in ZooKeeper 3.8.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trigger {
     pub table: WatchTable,
     pub path: String,
     pub event_type: i32,
+    pub acl: Vec<Acl>,
 }
 
 /// The result of applying one txn (`ProcessTxnResult`).
@@ -232,11 +235,13 @@ impl DataTree {
         self.ephemerals.values().map(|s| s.len()).sum()
     }
 
-    /// The ephemeral paths of a session, in ZooKeeper's order.
+    /// The ephemeral paths of a session, in the order ZooKeeper hands them
+    /// out: that of a *clone* of its set (getEphemerals and closeSession both
+    /// iterate `(HashSet) set.clone()`).
     pub fn ephemerals_of(&self, session_id: i64) -> Vec<String> {
         self.ephemerals
             .get(&session_id)
-            .map_or_else(Vec::new, |s| s.java_order())
+            .map_or_else(Vec::new, |s| s.clone_order())
     }
 
     /// Sessions that own ephemerals, with their paths (for `dump`).
@@ -252,8 +257,13 @@ impl DataTree {
 
     /// `getAllChildrenNumber`: all descendants of `path`.
     pub fn all_children_number(&self, path: &str) -> i32 {
+        // ZooKeeper's map holds the root under both "" and "/": "/" counts
+        // every other node, and "" (prefix "/") counts the "/" alias too.
         if path == "/" {
             return self.nodes.len() as i32 - 1;
+        }
+        if path.is_empty() {
+            return self.nodes.len() as i32;
         }
         let prefix = format!("{path}/");
         self.nodes.keys().filter(|k| k.starts_with(&prefix)).count() as i32
@@ -487,15 +497,21 @@ impl DataTree {
         if let Some(prefix) = self.quota_prefix(path) {
             self.update_quota_stat(&prefix, data.as_ref().map_or(0, |d| d.len() as i64), 1);
         }
+        let parent_acl = self
+            .nodes
+            .get(parent_key.as_str())
+            .map(|n| self.acl_cache.get(n.acl));
         triggers.push(Trigger {
             table: WatchTable::Data,
             path: path.to_string(),
             event_type: event_type::NODE_CREATED,
+            acl: acl.to_vec(),
         });
         triggers.push(Trigger {
             table: WatchTable::Child,
             path: path::parent_for_watch(&parent_key).to_string(),
             event_type: event_type::NODE_CHILDREN_CHANGED,
+            acl: parent_acl.unwrap_or_default(),
         });
         Ok(stat)
     }
@@ -514,7 +530,9 @@ impl DataTree {
         if zxid > parent.stat.pzxid {
             parent.stat.pzxid = zxid;
         }
+        let parent_acl = self.acl_cache.get(parent.acl);
         let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
+        let node_acl = self.acl_cache.get(node.acl);
         self.acl_cache.release(node.acl);
         self.approximate_data_size -= node_size(path, &node.data);
         let owner = node.stat.ephemeral_owner;
@@ -545,16 +563,19 @@ impl DataTree {
             table: WatchTable::Data,
             path: path.to_string(),
             event_type: event_type::NODE_DELETED,
+            acl: node_acl.clone(),
         });
         triggers.push(Trigger {
             table: WatchTable::ChildSuppressed,
             path: path.to_string(),
             event_type: event_type::NODE_DELETED,
+            acl: node_acl,
         });
         triggers.push(Trigger {
             table: WatchTable::Child,
             path: path::parent_for_watch(parent_key).to_string(),
             event_type: event_type::NODE_CHILDREN_CHANGED,
+            acl: parent_acl,
         });
         Ok(())
     }
@@ -577,6 +598,7 @@ impl DataTree {
         node.stat.mzxid = zxid;
         node.stat.version = version;
         let stat = node.client_stat(ext);
+        let node_acl = node.acl;
         let new_len = data.as_ref().map_or(0, |d| d.len() as i64);
         self.approximate_data_size += node_size(path, data) - old_size;
         if let Some(prefix) = self.quota_prefix(path) {
@@ -586,6 +608,7 @@ impl DataTree {
             table: WatchTable::Data,
             path: path.to_string(),
             event_type: event_type::NODE_DATA_CHANGED,
+            acl: self.acl_cache.get(node_acl),
         });
         Ok(stat)
     }
@@ -613,7 +636,7 @@ impl DataTree {
         let to_delete: Vec<String> = if !paths.is_empty() {
             paths.to_vec()
         } else {
-            owned.map_or_else(Vec::new, |s| s.java_order())
+            owned.map_or_else(Vec::new, |s| s.clone_order())
         };
         for p in to_delete {
             let _ = self.delete_node(&p, zxid, triggers);

@@ -127,6 +127,16 @@ impl JavaHashSet {
         self.items.iter().map(|s| &**s)
     }
 
+    /// Members in the iteration order of a clone of this set: `HashMap.clone`
+    /// re-inserts the members, in this set's order, into a fresh table sized
+    /// `tableSizeFor((int)(size / 0.75f + 1.0f))` (JDK 17).
+    pub fn clone_order(&self) -> Vec<String> {
+        let order = self.java_order();
+        let t = (order.len() as f32 / 0.75f32 + 1.0f32) as usize;
+        let cap = t.max(1).next_power_of_two();
+        bucket_order(order, cap as u32 - 1, |s| string_hash(s))
+    }
+
     /// Members in Java's iteration order.
     pub fn java_order(&self) -> Vec<String> {
         let mask = (1u32 << self.capacity_log2) - 1;
@@ -142,6 +152,43 @@ impl JavaHashSet {
         keyed.sort_by_key(|(bucket, _)| *bucket);
         keyed.into_iter().map(|(_, s)| s.to_string()).collect()
     }
+}
+
+/// Sorts `items` (given in insertion order) by hash bucket under `mask`,
+/// keeping insertion order within a bucket, as a Java hash table iterates.
+fn bucket_order<T>(items: Vec<T>, mask: u32, hash: impl Fn(&T) -> i32) -> Vec<T> {
+    let mut keyed: Vec<(u32, T)> = items
+        .into_iter()
+        .map(|x| {
+            let h = hash(&x) as u32;
+            ((h ^ (h >> 16)) & mask, x)
+        })
+        .collect();
+    keyed.sort_by_key(|(bucket, _)| *bucket);
+    keyed.into_iter().map(|(_, x)| x).collect()
+}
+
+/// `Id.hashCode()` as jute generates it.
+pub fn id_hash(scheme: &str, id: &str) -> i32 {
+    let mut r: i32 = 17;
+    r = r.wrapping_mul(37).wrapping_add(string_hash(scheme));
+    r.wrapping_mul(37).wrapping_add(string_hash(id))
+}
+
+/// Orders a connection's auth ids (given in insertion order) as ZooKeeper
+/// 3.8 iterates them: its auth info is a `ConcurrentHashMap`-backed set
+/// (16 bins, doubling past 0.75 load; bins in index order).
+pub fn concurrent_set_order<T>(items: Vec<T>, key: impl Fn(&T) -> (&str, &str)) -> Vec<T> {
+    let mut cap = 16usize;
+    while items.len() * 4 > cap * 3 {
+        cap *= 2;
+    }
+    // ConcurrentHashMap's spread also clears the sign bit.
+    let mask = (cap as u32 - 1) & 0x7fff_ffff;
+    bucket_order(items, mask, |x| {
+        let (scheme, id) = key(x);
+        id_hash(scheme, id)
+    })
 }
 
 #[cfg(test)]
@@ -180,5 +227,15 @@ mod tests {
         }
         assert_eq!(s.capacity_log2, 5);
         assert_eq!(s.java_order().len(), 20);
+    }
+
+    #[test]
+    fn clone_order_rebuckets_small_sets() {
+        // Observed on the reference: with /e/q0000000000 created first and
+        // /d/a0000000001 second, getEphemerals lists /d/a... first.
+        let mut s = JavaHashSet::with_java_capacity(16);
+        s.insert("/e/q0000000000");
+        s.insert("/d/a0000000001");
+        assert_eq!(s.clone_order(), vec!["/d/a0000000001", "/e/q0000000000"]);
     }
 }

@@ -172,7 +172,7 @@ impl PrepContext<'_> {
             }
             OpCode::Multi => {
                 let req = MultiRequest::read(body).map_err(|_| ErrorCode::MarshallingError)?;
-                Ok(self.multi(&req, time))
+                self.multi(&req, time)
             }
             _ => Err(ErrorCode::Unimplemented),
         }
@@ -428,7 +428,17 @@ impl PrepContext<'_> {
         }))
     }
 
-    fn multi(&mut self, req: &MultiRequest, time: i64) -> TxnBody {
+    /// Prepares a multi. Its ops see each other's effects; the first failing
+    /// op turns the rest into RuntimeInconsistency errors. The only failure of
+    /// the whole request is a create op whose flags ask for a TTL node without
+    /// being a createTTL op (ZooKeeper fails such a multi with
+    /// MarshallingError, consuming a zxid).
+    fn multi(&mut self, req: &MultiRequest, time: i64) -> PrepResult {
+        // A multi may hold only writes; any read op fails the whole request
+        // (ZooKeeper's record decoding refuses it), still as an error txn.
+        if req.ops.iter().any(super::server::is_read_op) {
+            return Err(ErrorCode::MarshallingError);
+        }
         let saved = self.pending.clone();
         let mut failed = false;
         let mut subs = Vec::with_capacity(req.ops.len());
@@ -438,28 +448,19 @@ impl PrepContext<'_> {
                 continue;
             }
             let res = match op {
-                MultiOp::Create { op, req } => self.create(
-                    *op,
-                    &req.path,
-                    req.data.clone(),
-                    &req.acl,
-                    req.flags,
-                    -1,
-                    time,
-                ),
-                MultiOp::CreateTtl(r) => self.create(
-                    OpCode::CreateTtl,
-                    &r.path,
-                    r.data.clone(),
-                    &r.acl,
-                    r.flags,
-                    r.ttl,
-                    time,
-                ),
+                MultiOp::Create { req, .. } => {
+                    let (op, flags) = multi_create_kind(req.flags, false)?;
+                    self.create(op, &req.path, req.data.clone(), &req.acl, flags, -1, time)
+                }
+                MultiOp::CreateTtl(r) => {
+                    let (op, flags) = multi_create_kind(r.flags, true)?;
+                    let ttl = if op == OpCode::CreateTtl { r.ttl } else { -1 };
+                    self.create(op, &r.path, r.data.clone(), &r.acl, flags, ttl, time)
+                }
                 MultiOp::Delete(r) => self.delete(&r.path, r.version),
                 MultiOp::SetData(r) => self.set_data(&r.path, r.data.clone(), r.version, time),
                 MultiOp::Check(r) => self.check(&r.path, r.version),
-                MultiOp::GetChildren(_) | MultiOp::GetData(_) => Err(ErrorCode::BadArguments),
+                MultiOp::GetChildren(_) | MultiOp::GetData(_) => Err(ErrorCode::MarshallingError),
             };
             match res {
                 Ok(body) => subs.push(SubTxn {
@@ -473,7 +474,27 @@ impl PrepContext<'_> {
                 }
             }
         }
-        TxnBody::Multi(subs)
+        Ok(TxnBody::Multi(subs))
+    }
+}
+
+/// What a create inside a multi really is. ZooKeeper rebuilds each create op
+/// from its flags, so the op code in the multi header does not matter: a
+/// container flag makes a createContainer, TTL flags a createTTL (which only a
+/// createTTL record can carry), anything else a plain create; unknown flags
+/// fall back to PERSISTENT.
+fn multi_create_kind(flags: i32, is_ttl_record: bool) -> Result<(OpCode, i32), ErrorCode> {
+    match flags {
+        create_mode::CONTAINER => Ok((OpCode::CreateContainer, flags)),
+        create_mode::PERSISTENT_WITH_TTL | create_mode::PERSISTENT_SEQUENTIAL_WITH_TTL => {
+            if is_ttl_record {
+                Ok((OpCode::CreateTtl, flags))
+            } else {
+                Err(ErrorCode::MarshallingError)
+            }
+        }
+        0..=3 => Ok((OpCode::Create, flags)),
+        _ => Ok((OpCode::Create, create_mode::PERSISTENT)),
     }
 }
 

@@ -12,7 +12,7 @@
 
 use super::acl::{self, AclPolicy};
 use super::data_tree::{DataTree, Trigger, TxnResult, WatchTable as Table};
-use super::java::session_password;
+use super::java::{concurrent_set_order, session_password};
 use super::prep::{PendingChanges, PrepContext};
 use super::sessions::SessionTracker;
 use super::txn::{Txn, TxnBody};
@@ -476,6 +476,9 @@ impl Server {
         }
         for p in &sw.persistent_recursive_watches {
             self.watches
+                .child
+                .add(p, conn, WatchMode::PersistentRecursive);
+            self.watches
                 .data
                 .add(p, conn, WatchMode::PersistentRecursive);
         }
@@ -531,7 +534,7 @@ impl Server {
             return;
         };
         let session_id = c.session_id;
-        let auth = c.auth.clone();
+        let auth = self.auth_in_java_order(conn);
         let rc = self.prep_and_apply(now_ms, session_id, xid, op, &mut body, &auth, out);
         let zxid = self.tree.last_processed_zxid;
         let f = write_reply(xid, zxid, op, &rc);
@@ -618,7 +621,15 @@ impl Server {
             }
             let f = event_frame(t.event_type, &t.path);
             for conn in notify {
-                self.send(conn, f.clone(), out);
+                // Events are filtered by the node's ACL (ZooKeeper 3.8 checks
+                // READ in `ServerCnxn.process(event, acl)`).
+                let allowed = self
+                    .conns
+                    .get(&conn)
+                    .is_some_and(|c| acl::check(&self.policy, &t.acl, perms::READ, &c.auth));
+                if allowed {
+                    self.send(conn, f.clone(), out);
+                }
             }
         }
     }
@@ -696,7 +707,7 @@ impl Server {
             }
             OpCode::WhoAmI => {
                 let client_info = self
-                    .auth_of(conn)
+                    .auth_in_java_order(conn)
                     .iter()
                     .map(|id| ClientInfo {
                         auth_scheme: id.scheme.clone(),
@@ -716,9 +727,15 @@ impl Server {
                         self.watches.data.add(&r.path, conn, WatchMode::Persistent);
                         self.watches.child.add(&r.path, conn, WatchMode::Persistent);
                     }
+                    // Both modes go into both tables, as ZooKeeper 3.8 does: a
+                    // recursive entry in the child table is what removeWatches
+                    // (CHILDREN) finds, and it still reports NodeDeleted.
                     add_watch_mode::PERSISTENT_RECURSIVE => {
                         self.watches
                             .data
+                            .add(&r.path, conn, WatchMode::PersistentRecursive);
+                        self.watches
+                            .child
                             .add(&r.path, conn, WatchMode::PersistentRecursive);
                     }
                     _ => return Err(ErrorCode::MarshallingError),
@@ -733,9 +750,11 @@ impl Server {
                     watcher_type::ANY => (true, true),
                     _ => return Err(ErrorCode::MarshallingError),
                 };
+                // ZooKeeper 3.8's checkWatches asks whether the table has *any*
+                // watcher on the exact path, whichever connection set it.
                 let found = if op == OpCode::CheckWatches {
-                    (child && self.watches.child.contains(&r.path, conn))
-                        || (data && self.watches.data.contains(&r.path, conn))
+                    (child && self.watches.child.has_watchers(&r.path))
+                        || (data && self.watches.data.has_watchers(&r.path))
                 } else {
                     let c = child && self.watches.child.remove(&r.path, conn);
                     let d = data && self.watches.data.remove(&r.path, conn);
@@ -749,6 +768,14 @@ impl Server {
             }
             _ => Err(ErrorCode::Unimplemented),
         }
+    }
+
+    /// The connection's auth ids in the order ZooKeeper iterates them (whoAmI,
+    /// and the expansion of the `auth` ACL scheme).
+    fn auth_in_java_order(&self, conn: ConnId) -> Vec<Id> {
+        concurrent_set_order(self.auth_of(conn), |id| {
+            (id.scheme.as_str(), id.id.as_str())
+        })
     }
 
     fn auth_of(&self, conn: ConnId) -> Vec<Id> {
@@ -801,27 +828,46 @@ impl Server {
     }
 
     /// multiRead: each op answers on its own; a write op inside it makes the
-    /// whole request a marshalling error, answered with the header alone (as
-    /// the reference's captured reply shows).
+    /// whole request a marshalling error. multiRead never sets watches.
     fn multi_read(&mut self, conn: ConnId, body: &mut Bytes) -> (ErrorCode, Option<Bytes>) {
         let Ok(req) = MultiRequest::read(body) else {
             return (ErrorCode::MarshallingError, None);
         };
+        // ZooKeeper refuses to decode a request that mixes reads and writes.
+        if req.ops.iter().any(is_read_op) && !req.ops.iter().all(is_read_op) {
+            return (ErrorCode::MarshallingError, None);
+        }
         let mut results = Vec::with_capacity(req.ops.len());
         for op in &req.ops {
             let r = match op {
-                MultiOp::GetChildren(g) => match self.get_children(conn, &g.path, g.watch) {
+                // ZooKeeper rebuilds multiRead ops without their watch flag,
+                // so no watch is ever set by a multiRead.
+                MultiOp::GetChildren(g) => match self.get_children(conn, &g.path, false) {
                     Ok(children) => OpResult::GetChildren { children },
                     Err(e) => OpResult::Error { err: e.code() },
                 },
-                MultiOp::GetData(g) => match self.get_data(conn, g) {
+                MultiOp::GetData(g) => match self.get_data(
+                    conn,
+                    &GetDataRequest {
+                        path: g.path.clone(),
+                        watch: false,
+                    },
+                ) {
                     Ok(r) => OpResult::GetData {
                         data: r.data,
                         stat: r.stat,
                     },
                     Err(e) => OpResult::Error { err: e.code() },
                 },
-                _ => return (ErrorCode::MarshallingError, None),
+                // All ops are writes here (mixed requests were refused
+                // above): the first fails the request, which the reference
+                // answers with an empty MultiResponse.
+                _ => {
+                    return (
+                        ErrorCode::MarshallingError,
+                        encode(&MultiResponse::default()),
+                    )
+                }
             };
             results.push(r);
         }
@@ -1019,6 +1065,11 @@ impl Server {
             _ => String::new(),
         }
     }
+}
+
+/// Whether a multi op is a read (getData, getChildren).
+pub fn is_read_op(op: &MultiOp) -> bool {
+    matches!(op, MultiOp::GetData(_) | MultiOp::GetChildren(_))
 }
 
 fn frame_with(xid: i32, zxid: i64, err: ErrorCode, body: Option<Bytes>) -> Bytes {

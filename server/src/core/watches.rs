@@ -106,6 +106,11 @@ impl WatchTable {
         notify
     }
 
+    /// Whether any connection watches exactly `path` in this table.
+    pub fn has_watchers(&self, path: &str) -> bool {
+        self.by_path.get(path).is_some_and(|c| !c.is_empty())
+    }
+
     /// Whether `conn` watches `path` in this table.
     pub fn contains(&self, path: &str, conn: ConnId) -> bool {
         self.by_conn.get(&conn).is_some_and(|s| s.contains(path))
