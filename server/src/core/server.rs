@@ -753,8 +753,20 @@ impl Server {
                 // ZooKeeper 3.8's checkWatches asks whether the table has *any*
                 // watcher on the exact path, whichever connection set it.
                 let found = if op == OpCode::CheckWatches {
-                    (child && self.watches.child.has_watchers(&r.path))
-                        || (data && self.watches.data.has_watchers(&r.path))
+                    let c = if child {
+                        self.watches.child.contains_any(&r.path)
+                    } else {
+                        Ok(false)
+                    };
+                    let d = if data {
+                        self.watches.data.contains_any(&r.path)
+                    } else {
+                        Ok(false)
+                    };
+                    match (c, d) {
+                        (Ok(c), Ok(d)) => c || d,
+                        _ => return Err(ErrorCode::MarshallingError),
+                    }
                 } else {
                     let c = child && self.watches.child.remove(&r.path, conn);
                     let d = data && self.watches.data.remove(&r.path, conn);

@@ -106,9 +106,37 @@ impl WatchTable {
         notify
     }
 
-    /// Whether any connection watches exactly `path` in this table.
-    pub fn has_watchers(&self, path: &str) -> bool {
-        self.by_path.get(path).is_some_and(|c| !c.is_empty())
+    /// ZooKeeper 3.8's `containsWatcher(path, watcher)`, as it behaves: true
+    /// when *any* connection watches exactly `path`. It walks `path` with a
+    /// `PathParentIterator` (just the path, or up to the root while recursive
+    /// watches exist), which yields nothing for `""` and fails — `Err` — on a
+    /// path with no `/` when it computes the next step.
+    pub fn contains_any(&self, path: &str) -> Result<bool, ()> {
+        let max_level = if self.recursive_count == 0 {
+            1
+        } else {
+            usize::MAX
+        };
+        let mut next = path.to_string();
+        let mut level = 0;
+        while !next.is_empty() && level < max_level {
+            let local = next.clone();
+            level += 1;
+            next = if next == "/" {
+                String::new()
+            } else {
+                let i = next.rfind('/').ok_or(())?;
+                if i == 0 {
+                    "/".to_string()
+                } else {
+                    next[..i].to_string()
+                }
+            };
+            if level == 1 && self.by_path.get(&local).is_some_and(|c| !c.is_empty()) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Whether `conn` watches `path` in this table.
