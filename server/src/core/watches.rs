@@ -22,6 +22,10 @@ pub enum WatchMode {
     PersistentRecursive,
 }
 
+/// A path ZooKeeper's `PathParentIterator` cannot walk (it has no `/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelativePath;
+
 /// One watch table.
 #[derive(Debug, Default, Clone)]
 pub struct WatchTable {
@@ -111,7 +115,7 @@ impl WatchTable {
     /// `PathParentIterator` (just the path, or up to the root while recursive
     /// watches exist), which yields nothing for `""` and fails — `Err` — on a
     /// path with no `/` when it computes the next step.
-    pub fn contains_any(&self, path: &str) -> Result<bool, ()> {
+    pub fn contains_any(&self, path: &str) -> Result<bool, RelativePath> {
         let max_level = if self.recursive_count == 0 {
             1
         } else {
@@ -125,7 +129,7 @@ impl WatchTable {
             next = if next == "/" {
                 String::new()
             } else {
-                let i = next.rfind('/').ok_or(())?;
+                let i = next.rfind('/').ok_or(RelativePath)?;
                 if i == 0 {
                     "/".to_string()
                 } else {
