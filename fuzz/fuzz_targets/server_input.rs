@@ -32,6 +32,9 @@ struct Harness {
     open: [bool; CONNS],
     next_id: u64,
     out: Vec<Output>,
+    /// Newest zxid handed out for persistence: the "disk" acknowledges it
+    /// only when the input says so, so writes stay in flight a while.
+    newest_persist: i64,
 }
 
 impl Harness {
@@ -43,6 +46,7 @@ impl Harness {
             open: [false; CONNS],
             next_id: 1,
             out: Vec::new(),
+            newest_persist: 0,
         }
     }
 
@@ -50,6 +54,10 @@ impl Harness {
         self.out.clear();
         self.server.handle(self.now_ms, input, &mut self.out);
         for o in &self.out {
+            if let Output::Persist { txn } = o {
+                assert!(txn.header.zxid > self.newest_persist, "txns are persisted in zxid order");
+                self.newest_persist = txn.header.zxid;
+            }
             match o {
                 Output::Send { frame, .. } => {
                     assert!(frame.len() >= 4, "a sent frame lacks its length prefix");
@@ -161,9 +169,15 @@ fuzz_target!(|data: &[u8]| {
                 h.handle(Input::Tick);
             }
             6 => h.close(slot),
-            _ => h.now_ms += i64::from(t & 0x1f),
+            _ => {
+                h.now_ms += i64::from(t & 0x1f);
+                let zxid = h.newest_persist;
+                h.handle(Input::Persisted { zxid });
+            }
         }
     }
+    let zxid = h.newest_persist;
+    h.handle(Input::Persisted { zxid });
     for slot in 0..CONNS {
         h.close(slot);
     }

@@ -132,7 +132,7 @@ async fn serve(config: Config) -> ExitCode {
     );
     let server = core::Server::new(config.core_config(), runner::wall_clock_ms());
     let tick = Duration::from_millis(config.runner_tick_ms());
-    let runner = runner::spawn(server, tick);
+    let runner = runner::spawn(server, tick, runner::Durability::Memory);
     let port = config.client_port;
     let listener = match Listener::bind(Arc::new(config), runner).await {
         Ok(listener) => listener,

@@ -4,17 +4,23 @@
 //!
 //! Invariants:
 //! - Only this task touches the core, so the core needs no locks.
+//! - Txns the core hands out for persistence go to the txn log in zxid order;
+//!   the log reports the newest durable zxid through a `watch` channel (it
+//!   never waits on this task, so a full inbound queue cannot deadlock them),
+//!   and only then does the core apply and answer them. A storage failure
+//!   stops the server: it must not go on answering writes it cannot keep.
 //! - Every queue is bounded: the inbound queue by `RUNNER_QUEUE_LEN`, each
 //!   connection's outbound queue by the capacity its connection chose. A
 //!   connection whose outbound queue is full is closed rather than allowed to
 //!   stall every other client (a client that stops reading is a dead client).
 
+use crate::core::txn::Txn;
 use crate::core::{ConnId, Input, Output, Server, ServerStats};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Messages from the connections and admin surfaces to the runner.
 #[derive(Debug)]
@@ -87,41 +93,115 @@ pub fn wall_clock_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// What the txn log reports: the newest durable zxid, or why it stopped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogState {
+    pub persisted_zxid: i64,
+    pub failed: Option<String>,
+}
+
+/// How txns become durable.
+pub enum Durability {
+    /// No txn log: a txn is durable as soon as it is prepared (tests only).
+    Memory,
+    /// The txn log: txns go to `txns`; progress comes back on `state`.
+    Log {
+        txns: mpsc::Sender<Txn>,
+        state: watch::Receiver<LogState>,
+    },
+}
+
 /// Starts the runner task for `server`, ticking every `tick_interval`.
-pub fn spawn(server: Server, tick_interval: Duration) -> RunnerHandle {
+pub fn spawn(server: Server, tick_interval: Duration, durability: Durability) -> RunnerHandle {
     let (tx, rx) = mpsc::channel(RUNNER_QUEUE_LEN);
-    tokio::spawn(run(server, rx, tick_interval));
+    tokio::spawn(run(server, rx, tick_interval, durability));
     RunnerHandle { tx }
 }
 
-async fn run(mut server: Server, mut rx: mpsc::Receiver<RunnerMsg>, tick_interval: Duration) {
+/// One wake-up of the runner.
+enum Wake {
+    Msg(RunnerMsg),
+    Tick,
+    Persisted(i64),
+}
+
+async fn run(
+    mut server: Server,
+    mut rx: mpsc::Receiver<RunnerMsg>,
+    tick_interval: Duration,
+    durability: Durability,
+) {
     let mut conns: HashMap<ConnId, mpsc::Sender<ConnCommand>> = HashMap::new();
     let mut outputs: Vec<Output> = Vec::new();
     let mut ticker = tokio::time::interval(tick_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (log_tx, mut log_state) = match durability {
+        Durability::Memory => (None, None),
+        Durability::Log { txns, state } => (Some(txns), Some(state)),
+    };
     loop {
-        let msg = tokio::select! {
+        let wake = tokio::select! {
             biased;
+            changed = async {
+                match log_state.as_mut() {
+                    Some(state) => state.changed().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                let Some(state) = log_state.as_ref() else { continue };
+                if changed.is_err() {
+                    fatal("the txn log thread stopped");
+                }
+                let st = state.borrow().clone();
+                if let Some(why) = st.failed {
+                    fatal(&format!("the txn log failed: {why}"));
+                }
+                Wake::Persisted(st.persisted_zxid)
+            }
             msg = rx.recv() => match msg {
-                Some(msg) => Some(msg),
+                Some(msg) => Wake::Msg(msg),
                 None => break,
             },
-            _ = ticker.tick() => None,
+            _ = ticker.tick() => Wake::Tick,
         };
         let started = Instant::now();
         let now_ms = wall_clock_ms();
+        // Without a log, everything prepared is durable at once.
+        let step = |server: &mut Server, input: Input, out: &mut Vec<Output>| {
+            if log_tx.is_some() {
+                server.handle(now_ms, input, out)
+            } else {
+                server.handle_durable_now(now_ms, input, out)
+            }
+        };
+        let msg = match wake {
+            Wake::Tick => None,
+            Wake::Persisted(zxid) => {
+                step(&mut server, Input::Persisted { zxid }, &mut outputs);
+                deliver(
+                    &mut server,
+                    &mut conns,
+                    &mut outputs,
+                    now_ms,
+                    log_tx.as_ref(),
+                )
+                .await;
+                continue;
+            }
+            Wake::Msg(msg) => Some(msg),
+        };
         match msg {
-            None => server.handle(now_ms, Input::Tick, &mut outputs),
+            None => step(&mut server, Input::Tick, &mut outputs),
             Some(RunnerMsg::Open { conn, peer, out }) => {
                 conns.insert(conn, out);
-                server.handle(now_ms, Input::Open { conn, peer }, &mut outputs);
+                step(&mut server, Input::Open { conn, peer }, &mut outputs);
             }
             Some(RunnerMsg::Frame { conn, frame }) => {
-                server.handle(now_ms, Input::Frame { conn, frame }, &mut outputs);
+                step(&mut server, Input::Frame { conn, frame }, &mut outputs);
             }
             Some(RunnerMsg::Closed { conn }) => {
                 conns.remove(&conn);
-                server.handle(now_ms, Input::Closed { conn }, &mut outputs);
+                step(&mut server, Input::Closed { conn }, &mut outputs);
             }
             Some(RunnerMsg::Stats { reply }) => {
                 let _ = reply.send(server.stats());
@@ -130,25 +210,49 @@ async fn run(mut server: Server, mut rx: mpsc::Receiver<RunnerMsg>, tick_interva
                 let _ = reply.send(server.command(&word));
             }
         }
-        deliver(&mut server, &mut conns, &mut outputs, now_ms);
+        deliver(
+            &mut server,
+            &mut conns,
+            &mut outputs,
+            now_ms,
+            log_tx.as_ref(),
+        )
+        .await;
         server.record_latency(started.elapsed());
     }
 }
 
-/// Hands outputs to their connections. A connection whose queue is full or
-/// gone is dropped, and the core is told it closed.
-fn deliver(
+/// Storage failures are fatal: log loudly and stop the process.
+fn fatal(why: &str) -> ! {
+    tracing::error!("{why}; stopping the server");
+    std::process::exit(3);
+}
+
+/// Hands outputs to their connections, and txns to the log. A connection
+/// whose queue is full or gone is dropped, and the core is told it closed.
+async fn deliver(
     server: &mut Server,
     conns: &mut HashMap<ConnId, mpsc::Sender<ConnCommand>>,
     outputs: &mut Vec<Output>,
     now_ms: i64,
+    log: Option<&mpsc::Sender<Txn>>,
 ) {
     while !outputs.is_empty() {
         let mut dead: Vec<ConnId> = Vec::new();
-        for out in outputs.drain(..) {
+        let batch: Vec<Output> = std::mem::take(outputs);
+        for out in batch {
             let (conn, cmd) = match out {
                 Output::Send { conn, frame } => (conn, ConnCommand::Send(frame)),
                 Output::Close { conn, reason } => (conn, ConnCommand::Close(reason)),
+                Output::Persist { txn } => {
+                    if let Some(log) = log {
+                        // Backpressure: a full log queue holds the runner.
+                        if log.send(txn).await.is_err() {
+                            fatal("the txn log thread stopped");
+                        }
+                    }
+                    continue;
+                }
             };
             let Some(tx) = conns.get(&conn) else { continue };
             let closing = matches!(cmd, ConnCommand::Close(_));
@@ -164,7 +268,11 @@ fn deliver(
         }
         for conn in dead {
             conns.remove(&conn);
-            server.handle(now_ms, Input::Closed { conn }, outputs);
+            if log.is_some() {
+                server.handle(now_ms, Input::Closed { conn }, outputs);
+            } else {
+                server.handle_durable_now(now_ms, Input::Closed { conn }, outputs);
+            }
         }
     }
 }

@@ -26,8 +26,8 @@ fn handshake() -> Bytes {
 fn open(server: &mut Server, conn: u64) -> Vec<Output> {
     let mut out = Vec::new();
     let peer = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    server.handle(NOW, Input::Open { conn, peer }, &mut out);
-    server.handle(
+    server.handle_durable_now(NOW, Input::Open { conn, peer }, &mut out);
+    server.handle_durable_now(
         NOW,
         Input::Frame {
             conn,
@@ -43,7 +43,7 @@ fn request(server: &mut Server, conn: u64, xid: i32, op: i32, body: &[u8]) -> Ve
     RequestHeader { xid, type_: op }.write(&mut buf);
     buf.extend_from_slice(body);
     let mut out = Vec::new();
-    server.handle(
+    server.handle_durable_now(
         NOW,
         Input::Frame {
             conn,
@@ -143,8 +143,8 @@ fn garbled_handshake_or_header_closes_only_that_connection() {
     open(&mut server, 1);
     let mut out = Vec::new();
     let peer = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    server.handle(NOW, Input::Open { conn: 2, peer }, &mut out);
-    server.handle(
+    server.handle_durable_now(NOW, Input::Open { conn: 2, peer }, &mut out);
+    server.handle_durable_now(
         NOW,
         Input::Frame {
             conn: 2,
@@ -155,7 +155,7 @@ fn garbled_handshake_or_header_closes_only_that_connection() {
     assert!(closed(&out, 2), "a short handshake closes the connection");
     open(&mut server, 3);
     let mut out = Vec::new();
-    server.handle(
+    server.handle_durable_now(
         NOW,
         Input::Frame {
             conn: 3,
@@ -168,7 +168,7 @@ fn garbled_handshake_or_header_closes_only_that_connection() {
         "a short request header closes the connection"
     );
     // Frames for connections already closed are ignored.
-    server.handle(
+    server.handle_durable_now(
         NOW,
         Input::Frame {
             conn: 3,
@@ -176,8 +176,8 @@ fn garbled_handshake_or_header_closes_only_that_connection() {
         },
         &mut out,
     );
-    server.handle(NOW, Input::Closed { conn: 3 }, &mut out);
-    server.handle(NOW, Input::Closed { conn: 3 }, &mut out);
+    server.handle_durable_now(NOW, Input::Closed { conn: 3 }, &mut out);
+    server.handle_durable_now(NOW, Input::Closed { conn: 3 }, &mut out);
     ping_works(&mut server, 1);
 }
 
@@ -186,14 +186,14 @@ fn a_client_ahead_of_the_server_is_refused() {
     let mut server = Server::new(CoreConfig::default(), NOW);
     let mut out = Vec::new();
     let peer = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    server.handle(NOW, Input::Open { conn: 1, peer }, &mut out);
+    server.handle_durable_now(NOW, Input::Open { conn: 1, peer }, &mut out);
     let req = ConnectRequest {
         last_zxid_seen: 1_000,
         time_out: 30_000,
         passwd: Some(Bytes::from_static(&[0; 16])),
         ..ConnectRequest::default()
     };
-    server.handle(
+    server.handle_durable_now(
         NOW,
         Input::Frame {
             conn: 1,

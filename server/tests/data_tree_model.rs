@@ -158,7 +158,7 @@ impl Harness {
         let peer = IpAddr::V4(Ipv4Addr::LOCALHOST);
         self.server
             .handle(self.now_ms, Input::Open { conn, peer }, &mut out);
-        self.server.handle(
+        self.server.handle_durable_now(
             self.now_ms,
             Input::Frame {
                 conn,
@@ -193,7 +193,7 @@ impl Harness {
         .write(&mut buf);
         req.write(&mut buf);
         let mut out = Vec::new();
-        self.server.handle(
+        self.server.handle_durable_now(
             self.now_ms,
             Input::Frame {
                 conn,

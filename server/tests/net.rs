@@ -33,7 +33,11 @@ async fn start(config: Arc<Config>, runner: RunnerHandle) -> SocketAddr {
 async fn start_real(extra: &str) -> SocketAddr {
     let config = config(extra);
     let server = zk_server::core::Server::new(config.core_config(), runner::wall_clock_ms());
-    let runner = runner::spawn(server, Duration::from_millis(config.runner_tick_ms()));
+    let runner = runner::spawn(
+        server,
+        Duration::from_millis(config.runner_tick_ms()),
+        runner::Durability::Memory,
+    );
     start(config, runner).await
 }
 

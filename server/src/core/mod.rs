@@ -9,6 +9,8 @@
 //! - For each connection, outputs are produced in the order the client must
 //!   see them: a watch event is always emitted before any reply that reveals
 //!   the change that triggered it.
+//! - A write is applied and answered only after [`Input::Persisted`] covers
+//!   its zxid: nothing a client sees was not durable first.
 
 pub mod acl;
 pub mod data_tree;
@@ -43,6 +45,9 @@ pub enum Input {
     Closed { conn: ConnId },
     /// Time passed; sessions may expire and container/TTL nodes may be reaped.
     Tick,
+    /// Every txn up to `zxid` handed out in [`Output::Persist`] is durable:
+    /// apply them, in zxid order, and answer their requests.
+    Persisted { zxid: i64 },
 }
 
 /// What the core asks the I/O layer to do, in order.
@@ -52,6 +57,9 @@ pub enum Output {
     Send { conn: ConnId, frame: Bytes },
     /// Flush what was sent, then close `conn`. `reason` is for the log.
     Close { conn: ConnId, reason: String },
+    /// Make this txn durable (append it to the txn log), then report
+    /// [`Input::Persisted`]. Txns arrive in zxid order.
+    Persist { txn: txn::Txn },
 }
 
 /// The settings the core needs, derived from `zoo.cfg` by `config`.

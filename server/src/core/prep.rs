@@ -20,7 +20,6 @@ use jute::multi::{MultiOp, MultiRequest};
 use jute::proto::*;
 use jute::txn::*;
 use jute::{ErrorCode, OpCode, Record};
-use std::collections::HashMap;
 
 /// What prep knows of a node that may not be applied yet.
 #[derive(Debug, Clone)]
@@ -33,16 +32,55 @@ pub struct ChangeRecord {
     pub data_len: i64,
 }
 
-/// Change records of prepared but unapplied txns, by path.
+/// Change records of prepared but unapplied txns, in the order they were
+/// made (ZooKeeper's `outstandingChanges`); the newest record of a path wins.
 #[derive(Debug, Default, Clone)]
 pub struct PendingChanges {
-    records: HashMap<String, ChangeRecord>,
+    records: Vec<(String, ChangeRecord)>,
 }
 
 impl PendingChanges {
     /// Drops records made by txns up to `zxid`, now that they are applied.
     pub fn applied(&mut self, zxid: i64) {
-        self.records.retain(|_, r| r.zxid > zxid);
+        self.records.retain(|(_, r)| r.zxid > zxid);
+    }
+
+    fn get(&self, path: &str) -> Option<&ChangeRecord> {
+        self.records
+            .iter()
+            .rev()
+            .find(|(p, _)| p == path)
+            .map(|(_, r)| r)
+    }
+
+    fn insert(&mut self, path: String, record: ChangeRecord) {
+        self.records.push((path, record));
+    }
+
+    /// A session's ephemerals as they will be once every pending change is
+    /// applied: deleted paths go, ephemerals it is creating are added (what
+    /// a closeSession must delete).
+    pub fn adjust_ephemerals(&self, session_id: i64, mut paths: Vec<String>) -> Vec<String> {
+        for (p, r) in &self.records {
+            match &r.stat {
+                None => paths.retain(|x| x != p),
+                Some(s) if s.ephemeral_owner == session_id && !paths.contains(p) => {
+                    paths.push(p.clone())
+                }
+                Some(_) => {}
+            }
+        }
+        paths
+    }
+
+    /// Number of change records held.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether no change is pending.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
     }
 }
 
@@ -66,7 +104,7 @@ type PrepResult = Result<TxnBody, ErrorCode>;
 impl PrepContext<'_> {
     fn record(&self, p: &str) -> Result<ChangeRecord, ErrorCode> {
         let p = if p.is_empty() { "/" } else { p };
-        if let Some(r) = self.pending.records.get(p) {
+        if let Some(r) = self.pending.get(p) {
             return if r.stat.is_some() {
                 Ok(r.clone())
             } else {
@@ -85,7 +123,7 @@ impl PrepContext<'_> {
 
     fn add_record(&mut self, p: &str, r: ChangeRecord) {
         let p = if p.is_empty() { "/" } else { p };
-        self.pending.records.insert(p.to_string(), r);
+        self.pending.insert(p.to_string(), r);
     }
 
     fn check_acl(&self, acl: &[Acl], perm: i32) -> Result<(), ErrorCode> {
@@ -481,8 +519,7 @@ impl PrepContext<'_> {
 /// What a create inside a multi really is. ZooKeeper rebuilds each create op
 /// from its flags, so the op code in the multi header does not matter: a
 /// container flag makes a createContainer, TTL flags a createTTL (which only a
-/// createTTL record can carry), anything else a plain create; unknown flags
-/// fall back to PERSISTENT.
+/// createTTL record can carry), anything else a plain create.
 fn multi_create_kind(flags: i32, is_ttl_record: bool) -> Result<(OpCode, i32), ErrorCode> {
     match flags {
         create_mode::CONTAINER => Ok((OpCode::CreateContainer, flags)),
@@ -493,8 +530,9 @@ fn multi_create_kind(flags: i32, is_ttl_record: bool) -> Result<(OpCode, i32), E
                 Err(ErrorCode::MarshallingError)
             }
         }
-        0..=3 => Ok((OpCode::Create, flags)),
-        _ => Ok((OpCode::Create, create_mode::PERSISTENT)),
+        // Unknown flags make a plain create op that keeps them, and fails
+        // with BadArguments when prepped.
+        _ => Ok((OpCode::Create, flags)),
     }
 }
 

@@ -1,6 +1,17 @@
-//! The request processor: connection and session handling, prep → apply →
-//! reply for writes, reads against the applied tree, watch delivery, session
-//! expiry and container/TTL reaping. One owner calls [`Server::handle`].
+//! The request processor: connection and session handling, the write
+//! pipeline (prep → persist → apply → reply), reads against the applied tree,
+//! watch delivery, session expiry and container/TTL reaping. One owner calls
+//! [`Server::handle`].
+//!
+//! Pipeline: a write is prepped at once (against the tree plus the change
+//! records of txns still in flight, so a connection may pipeline writes),
+//! handed out as [`Output::Persist`], and applied and answered when
+//! [`Input::Persisted`] covers its zxid. Each connection keeps a FIFO of its
+//! in-flight writes and of the frames that must wait behind them: a read (or
+//! ping, setWatches...) waits for every earlier write of its connection, so
+//! replies leave in request order and a session always reads its own writes.
+//! Other connections' reads do not wait. Auth packets are handled on arrival,
+//! as ZooKeeper does.
 //!
 //! Invariants:
 //! - Requests of one connection are answered in arrival order.
@@ -24,9 +35,30 @@ use jute::multi::{MultiOp, MultiRequest, MultiResponse, OpResult};
 use jute::proto::*;
 use jute::txn::{CloseSessionTxn, CreateSessionTxn, ErrorTxn, TxnHeader};
 use jute::{ErrorCode, OpCode, Record};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::Duration;
+
+/// Whether a request type is a write (goes through the txn pipeline).
+fn is_write_op(op: i32) -> bool {
+    matches!(
+        OpCode::from_i32(op),
+        Some(
+            OpCode::Create
+                | OpCode::Create2
+                | OpCode::CreateContainer
+                | OpCode::CreateTtl
+                | OpCode::Delete
+                | OpCode::DeleteContainer
+                | OpCode::SetData
+                | OpCode::SetAcl
+                | OpCode::Check
+                | OpCode::Multi
+                | OpCode::Reconfig
+                | OpCode::CloseSession
+        )
+    )
+}
 
 /// One client connection's state.
 #[derive(Debug, Clone)]
@@ -40,6 +72,46 @@ struct Conn {
     packets_received: u64,
     packets_sent: u64,
     last_zxid: i64,
+    /// In-flight writes and the frames queued behind them, in arrival order.
+    fifo: VecDeque<Pending>,
+    /// The createSession txn of this connection is in flight.
+    handshake_pending: bool,
+}
+
+/// An entry of a connection's FIFO.
+#[derive(Debug, Clone)]
+enum Pending {
+    /// A write of this connection, by zxid, not yet applied.
+    InFlight(i64),
+    /// A frame that must wait for the writes before it.
+    Queued(Bytes),
+}
+
+/// Who waits for an in-flight txn, and what to do once it is applied.
+#[derive(Debug, Clone)]
+enum Origin {
+    Request {
+        conn: ConnId,
+        xid: i32,
+        op: OpCode,
+    },
+    Connect {
+        conn: ConnId,
+        read_only: Option<bool>,
+    },
+    CloseSession {
+        conn: ConnId,
+        xid: i32,
+    },
+    Expiry,
+    Reap,
+}
+
+/// A prepared txn awaiting durability.
+#[derive(Debug, Clone)]
+struct InFlight {
+    txn: Txn,
+    origin: Origin,
 }
 
 /// The server core.
@@ -54,6 +126,8 @@ pub struct Server {
     session_conn: HashMap<i64, ConnId>,
     /// The last zxid handed out.
     last_zxid: i64,
+    /// Prepared txns awaiting durability, in zxid order.
+    in_flight: VecDeque<InFlight>,
     last_reap_ms: i64,
     reaped_this_minute: i64,
     reap_minute_start_ms: i64,
@@ -92,6 +166,7 @@ impl Server {
             conns: HashMap::new(),
             session_conn: HashMap::new(),
             last_zxid: 0,
+            in_flight: VecDeque::new(),
             last_reap_ms: now_ms,
             reaped_this_minute: 0,
             reap_minute_start_ms: now_ms,
@@ -128,6 +203,8 @@ impl Server {
                         packets_received: 0,
                         packets_sent: 0,
                         last_zxid: 0,
+                        fifo: VecDeque::new(),
+                        handshake_pending: false,
                     },
                 );
             }
@@ -138,16 +215,13 @@ impl Server {
                 };
                 c.packets_received += 1;
                 self.packets_received += 1;
-                if c.established {
-                    self.request(now_ms, conn, frame, out);
-                } else {
-                    self.connect(now_ms, conn, frame, out);
-                }
+                self.on_frame(now_ms, conn, frame, out);
             }
             Input::Tick => {
                 self.expire_sessions(now_ms, out);
                 self.reap_containers(now_ms, out);
             }
+            Input::Persisted { zxid } => self.persisted(now_ms, zxid, out),
         }
     }
 
@@ -180,6 +254,179 @@ impl Server {
     fn next_zxid(&mut self) -> i64 {
         self.last_zxid += 1;
         self.last_zxid
+    }
+
+    /// Routes a frame: straight to processing, or behind the connection's
+    /// in-flight writes.
+    fn on_frame(&mut self, now_ms: i64, conn: ConnId, frame: Bytes, out: &mut Vec<Output>) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if !c.established {
+            if c.handshake_pending {
+                c.fifo.push_back(Pending::Queued(frame));
+            } else {
+                self.connect(now_ms, conn, frame, out);
+            }
+            return;
+        }
+        let op = (frame.len() >= 8)
+            .then(|| i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]));
+        let bypass = op == Some(OpCode::Auth.code());
+        let queued = c.fifo.iter().any(|p| matches!(p, Pending::Queued(_)));
+        if !bypass && !c.fifo.is_empty() && (queued || !op.is_some_and(is_write_op)) {
+            let session_id = c.session_id;
+            c.fifo.push_back(Pending::Queued(frame));
+            self.sessions.touch(session_id, now_ms);
+            return;
+        }
+        self.request(now_ms, conn, frame, out);
+    }
+
+    /// Hands a prepared txn out for persistence and records who waits for it.
+    fn submit(&mut self, txn: Txn, origin: Origin, out: &mut Vec<Output>) {
+        let waiting = match origin {
+            Origin::Request { conn, .. }
+            | Origin::Connect { conn, .. }
+            | Origin::CloseSession { conn, .. } => Some(conn),
+            Origin::Expiry | Origin::Reap => None,
+        };
+        if let Some(c) = waiting.and_then(|conn| self.conns.get_mut(&conn)) {
+            c.fifo.push_back(Pending::InFlight(txn.header.zxid));
+        }
+        out.push(Output::Persist { txn: txn.clone() });
+        self.in_flight.push_back(InFlight { txn, origin });
+    }
+
+    /// Applies every in-flight txn up to `zxid`, in order, and finishes what
+    /// waited for each.
+    fn persisted(&mut self, now_ms: i64, zxid: i64, out: &mut Vec<Output>) {
+        while self
+            .in_flight
+            .front()
+            .is_some_and(|f| f.txn.header.zxid <= zxid)
+        {
+            let Some(InFlight { txn, origin }) = self.in_flight.pop_front() else {
+                break;
+            };
+            let rc = self.apply(&txn, out);
+            self.finish(now_ms, &txn, origin, &rc, out);
+        }
+    }
+
+    fn finish(
+        &mut self,
+        now_ms: i64,
+        txn: &Txn,
+        origin: Origin,
+        rc: &TxnResult,
+        out: &mut Vec<Output>,
+    ) {
+        let zxid = self.tree.last_processed_zxid;
+        match origin {
+            Origin::Request { conn, xid, op } => {
+                if self.conns.contains_key(&conn) {
+                    self.send(conn, write_reply(xid, zxid, op, rc), out);
+                    self.complete(now_ms, conn, out);
+                }
+            }
+            Origin::Connect { conn, read_only } => {
+                let id = txn.header.client_id;
+                let timeout = match &txn.body {
+                    TxnBody::CreateSession(t) => t.time_out,
+                    _ => 0,
+                };
+                if self.conns.contains_key(&conn) {
+                    tracing::info!(
+                        conn,
+                        "established session 0x{id:x} with negotiated timeout {timeout}"
+                    );
+                    self.finish_connect(conn, id, timeout, read_only, out);
+                    self.complete(now_ms, conn, out);
+                }
+            }
+            Origin::CloseSession { conn, xid } => {
+                if self.conns.contains_key(&conn) {
+                    self.send(conn, header_only(xid, zxid, ErrorCode::Ok), out);
+                    let id = txn.header.client_id;
+                    self.close(conn, format!("closed session 0x{id:x}"), out);
+                }
+            }
+            Origin::Expiry => {
+                let id = txn.header.client_id;
+                if let Some(conn) = self.session_conn.get(&id).copied() {
+                    self.close(conn, format!("session 0x{id:x} expired"), out);
+                }
+            }
+            Origin::Reap => {}
+        }
+    }
+
+    /// The connection's oldest in-flight write is done: process the frames
+    /// that waited for it, up to its next in-flight write.
+    fn complete(&mut self, now_ms: i64, conn: ConnId, out: &mut Vec<Output>) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.fifo.pop_front();
+        if matches!(c.fifo.front(), Some(Pending::InFlight(_)) | None) {
+            return;
+        }
+        let waiting: Vec<Pending> = c.fifo.drain(..).collect();
+        for p in waiting {
+            match p {
+                Pending::Queued(frame) => self.on_frame(now_ms, conn, frame, out),
+                Pending::InFlight(z) => {
+                    // Cannot happen: nothing is submitted behind a queued frame.
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.fifo.push_back(Pending::InFlight(z));
+                    }
+                }
+            }
+            if !self.conns.contains_key(&conn) {
+                return;
+            }
+        }
+    }
+
+    /// Recovers state from durable txns (replayed in zxid order), before any
+    /// client connects. Sessions restart their timeouts from `now_ms`, as
+    /// ZooKeeper's session tracker does when it loads them.
+    pub fn recover(&mut self, txns: impl IntoIterator<Item = Txn>, now_ms: i64) {
+        let mut out = Vec::new();
+        for txn in txns {
+            if txn.header.zxid <= self.tree.last_processed_zxid {
+                continue;
+            }
+            self.apply(&txn, &mut out);
+        }
+        self.last_zxid = self.last_zxid.max(self.tree.last_processed_zxid);
+        let ids: Vec<i64> = self.sessions.iter().map(|s| s.id).collect();
+        for id in ids {
+            self.sessions.touch(id, now_ms);
+        }
+    }
+
+    /// Handles an input as a server without a txn log would: every txn it
+    /// hands out for persistence counts as durable at once. Used by in-memory
+    /// runs and by tests that drive the core directly.
+    pub fn handle_durable_now(&mut self, now_ms: i64, input: Input, out: &mut Vec<Output>) {
+        let mut scanned = out.len();
+        self.handle(now_ms, input, out);
+        loop {
+            let newest = out[scanned..]
+                .iter()
+                .filter_map(|o| match o {
+                    Output::Persist { txn } => Some(txn.header.zxid),
+                    _ => None,
+                })
+                .max();
+            scanned = out.len();
+            match newest {
+                Some(zxid) => self.handle(now_ms, Input::Persisted { zxid }, out),
+                None => break,
+            }
+        }
     }
 
     // ---- handshake ----
@@ -216,12 +463,10 @@ impl Server {
                 },
                 body: TxnBody::CreateSession(CreateSessionTxn { time_out: timeout }),
             };
-            self.apply(txn, out);
-            tracing::info!(
-                conn,
-                "established session 0x{id:x} with negotiated timeout {timeout}"
-            );
-            self.finish_connect(conn, id, timeout, read_only, out);
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.handshake_pending = true;
+            }
+            self.submit(txn, Origin::Connect { conn, read_only }, out);
             return;
         }
         let id = req.session_id;
@@ -469,17 +714,17 @@ impl Server {
             return;
         };
         let id = c.session_id;
-        self.close_session_txn(now_ms, id, xid, out);
-        let f = header_only(xid, self.tree.last_processed_zxid, ErrorCode::Ok);
-        self.send(conn, f, out);
-        self.close(conn, format!("closed session 0x{id:x}"), out);
+        let txn = self.close_session_txn(now_ms, id, xid);
+        self.submit(txn, Origin::CloseSession { conn, xid }, out);
     }
 
-    fn close_session_txn(&mut self, now_ms: i64, id: i64, cxid: i32, out: &mut Vec<Output>) {
-        let paths = self.tree.ephemerals_of(id);
+    fn close_session_txn(&mut self, now_ms: i64, id: i64, cxid: i32) -> Txn {
+        let paths = self
+            .pending
+            .adjust_ephemerals(id, self.tree.ephemerals_of(id));
         self.sessions.set_closing(id);
         let zxid = self.next_zxid();
-        let txn = Txn {
+        Txn {
             header: TxnHeader {
                 client_id: id,
                 cxid,
@@ -490,8 +735,7 @@ impl Server {
             body: TxnBody::CloseSession(CloseSessionTxn {
                 paths2_delete: paths,
             }),
-        };
-        self.apply(txn, out);
+        }
     }
 
     fn write(
@@ -508,14 +752,13 @@ impl Server {
         };
         let session_id = c.session_id;
         let auth = self.auth_in_java_order(conn);
-        let rc = self.prep_and_apply(now_ms, session_id, xid, op, &mut body, &auth, out);
-        let zxid = self.tree.last_processed_zxid;
-        let f = write_reply(xid, zxid, op, &rc);
-        self.send(conn, f, out);
+        let txn = self.prep_txn(now_ms, session_id, xid, op, &mut body, &auth);
+        self.submit(txn, Origin::Request { conn, xid, op }, out);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn prep_and_apply(
+    /// Turns a write into its txn (an error txn if it fails), taking the
+    /// next zxid either way.
+    fn prep_txn(
         &mut self,
         now_ms: i64,
         session_id: i64,
@@ -523,8 +766,7 @@ impl Server {
         op: OpCode,
         body: &mut Bytes,
         auth: &[Id],
-        out: &mut Vec<Output>,
-    ) -> TxnResult {
+    ) -> Txn {
         let zxid = self.next_zxid();
         let session_valid = session_id == 0 || self.sessions.is_valid(session_id);
         let mut ctx = PrepContext {
@@ -546,7 +788,7 @@ impl Server {
                 TxnBody::Error(ErrorTxn { err: e.code() }),
             ),
         };
-        let txn = Txn {
+        Txn {
             header: TxnHeader {
                 client_id: session_id,
                 cxid,
@@ -555,14 +797,13 @@ impl Server {
                 type_,
             },
             body,
-        };
-        self.apply(txn, out)
+        }
     }
 
     /// Applies a txn to the tree and sessions, and delivers its watch events.
-    fn apply(&mut self, txn: Txn, out: &mut Vec<Output>) -> TxnResult {
+    fn apply(&mut self, txn: &Txn, out: &mut Vec<Output>) -> TxnResult {
         let mut triggers: Vec<Trigger> = Vec::new();
-        let rc = self.tree.apply(&txn, &mut triggers);
+        let rc = self.tree.apply(txn, &mut triggers);
         let h = &txn.header;
         match &txn.body {
             TxnBody::CreateSession(t) => self.sessions.add(h.client_id, t.time_out, h.time),
@@ -614,10 +855,8 @@ impl Server {
     fn expire_sessions(&mut self, now_ms: i64, out: &mut Vec<Output>) {
         for id in self.sessions.expired(now_ms) {
             tracing::info!("expiring session 0x{id:x}");
-            self.close_session_txn(now_ms, id, 0, out);
-            if let Some(conn) = self.session_conn.get(&id).copied() {
-                self.close(conn, format!("session 0x{id:x} expired"), out);
-            }
+            let txn = self.close_session_txn(now_ms, id, 0);
+            self.submit(txn, Origin::Expiry, out);
         }
     }
 
@@ -640,7 +879,8 @@ impl Server {
             self.reaped_this_minute += 1;
             let mut body = Bytes::from(p.into_bytes());
             let op = OpCode::DeleteContainer;
-            self.prep_and_apply(now_ms, 0, 0, op, &mut body, &[], out);
+            let txn = self.prep_txn(now_ms, 0, 0, op, &mut body, &[]);
+            self.submit(txn, Origin::Reap, out);
         }
     }
 }
