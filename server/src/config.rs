@@ -97,6 +97,12 @@ pub struct Config {
     /// `DigestAuthenticationProvider.superDigest`: `super:<base64 sha1>`.
     pub super_digest: Option<String>,
     pub enforce_quota: bool,
+    /// `forceSync`: fdatasync the txn log once per group commit (default yes).
+    pub force_sync: bool,
+    /// `preAllocSize`: the txn log grows in blocks of this many KB (64 MB).
+    pub prealloc_size_kb: u64,
+    /// `fsync.warningthresholdms`: warn when one fsync takes longer.
+    pub fsync_warning_threshold_ms: u64,
     /// Keys ZooKeeper knows that we accept but do not act on, as written.
     pub extra: BTreeMap<String, String>,
     /// Messages about keys that were ignored; logged at start-up.
@@ -163,9 +169,6 @@ const KNOWN_IGNORED: &[&str] = &[
     "snapCount",
     "snapSizeLimitInKb",
     "txnLogSizeLimitInKb",
-    "preAllocSize",
-    "forceSync",
-    "fsync.warningthresholdms",
     "secureClientPort",
     "secureClientPortAddress",
     "standaloneEnabled",
@@ -369,6 +372,9 @@ fn is_acted_on(key: &str) -> bool {
             | "znode.container.maxNeverUsedIntervalMs"
             | "DigestAuthenticationProvider.superDigest"
             | "enforceQuota"
+            | "forceSync"
+            | "preAllocSize"
+            | "fsync.warningthresholdms"
     )
 }
 
@@ -404,6 +410,9 @@ struct Builder {
     container_max_never_used_interval_ms: Option<i64>,
     super_digest: Option<String>,
     enforce_quota: Option<bool>,
+    force_sync: Option<bool>,
+    prealloc_size_kb: Option<u64>,
+    fsync_warning_threshold_ms: Option<u64>,
     extra: BTreeMap<String, String>,
     warnings: Vec<String>,
 }
@@ -483,6 +492,15 @@ impl Builder {
                 self.extended_types_enabled = Some(parse_bool(v).ok_or_else(|| bad(BOOL))?)
             }
             "enforceQuota" => self.enforce_quota = Some(parse_bool(v).ok_or_else(|| bad(BOOL))?),
+            "forceSync" => self.force_sync = Some(parse_bool(v).ok_or_else(|| bad(BOOL))?),
+            "preAllocSize" => {
+                let n = v.parse::<u64>().ok().filter(|n| *n > 0 && *n <= 16 * 1024 * 1024);
+                self.prealloc_size_kb = Some(n.ok_or_else(|| bad("a positive number of KB"))?);
+            }
+            "fsync.warningthresholdms" => {
+                let n = v.parse::<u64>().ok();
+                self.fsync_warning_threshold_ms = Some(n.ok_or_else(|| bad("a number of ms"))?);
+            }
             "znode.container.checkIntervalMs" => {
                 let n = v.parse::<i64>().ok().filter(|n| *n > 0);
                 self.container_check_interval_ms =
@@ -588,6 +606,9 @@ impl Builder {
                 .unwrap_or(0),
             super_digest: self.super_digest,
             enforce_quota: self.enforce_quota.unwrap_or(false),
+            force_sync: self.force_sync.unwrap_or(true),
+            prealloc_size_kb: self.prealloc_size_kb.unwrap_or(65_536),
+            fsync_warning_threshold_ms: self.fsync_warning_threshold_ms.unwrap_or(1000),
             extra: self.extra,
             warnings: self.warnings,
         })
@@ -1015,11 +1036,13 @@ mod tests {
             "secureClientPort",
             "standaloneEnabled",
             "snapCount",
-            "preAllocSize",
-            "forceSync",
         ] {
             assert!(c.extra.contains_key(key), "{key} missing from extra");
         }
+        // The txn log's keys are acted on, not just kept.
+        assert!(!c.force_sync);
+        assert_eq!(c.prealloc_size_kb, 100);
+        assert!(!c.extra.contains_key("forceSync"));
         assert_eq!(c.extra["server.1"], "localhost:2888:3888");
         assert!(!c.extra.contains_key("frobnicate"));
         assert_eq!(
