@@ -6,8 +6,10 @@
 //! - [`gen`]: the seeded operation generator of the differential test.
 //! - [`harness`]: runs generated operations against one server and
 //!   normalises the replies for comparison.
+//! - [`scenarios`]: hand-written op sequences (minimal reproductions).
 
 pub mod gen;
 pub mod harness;
 pub mod raw_client;
+pub mod scenarios;
 pub mod servers;

@@ -354,8 +354,9 @@ def main():
     ap.add_argument(
         "--strict-order",
         action="store_true",
-        default=os.environ.get("ZKCLI_STRICT_ORDER") == "1",
-        help="keep the order of ls/getEphemerals/whoami items (env ZKCLI_STRICT_ORDER=1)",
+        default=os.environ.get("ZKCLI_STRICT_ORDER", "1") == "1",
+        help="keep the order of ls/getEphemerals/whoami items (the default; "
+        "env ZKCLI_STRICT_ORDER=0 sorts them)",
     )
     a = ap.parse_args()
 
