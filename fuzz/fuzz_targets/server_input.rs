@@ -68,7 +68,7 @@ impl Harness {
                         "a sent frame's length prefix is wrong"
                     );
                 }
-                Output::Close { .. } => {}
+                Output::Close { .. } | Output::Persist { .. } => {}
             }
         }
         // A connection the core closed is gone for good: the next frame in that

@@ -494,7 +494,10 @@ impl Builder {
             "enforceQuota" => self.enforce_quota = Some(parse_bool(v).ok_or_else(|| bad(BOOL))?),
             "forceSync" => self.force_sync = Some(parse_bool(v).ok_or_else(|| bad(BOOL))?),
             "preAllocSize" => {
-                let n = v.parse::<u64>().ok().filter(|n| *n > 0 && *n <= 16 * 1024 * 1024);
+                let n = v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0 && *n <= 16 * 1024 * 1024);
                 self.prealloc_size_kb = Some(n.ok_or_else(|| bad("a positive number of KB"))?);
             }
             "fsync.warningthresholdms" => {

@@ -9,3 +9,4 @@ pub mod config;
 pub mod core;
 pub mod net;
 pub mod runner;
+pub mod storage;

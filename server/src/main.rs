@@ -16,7 +16,7 @@ use std::time::Duration;
 use zk_server::config::Config;
 use zk_server::net::four_letter::full_version;
 use zk_server::net::Listener;
-use zk_server::{core, runner};
+use zk_server::{core, runner, storage};
 
 const USAGE: &str = "Usage: zkserver [--config <conf-dir>] \
     {start|start-foreground|stop|version|restart|status|print-cmd} [zoo.cfg]";
@@ -120,6 +120,52 @@ fn start_foreground(path: PathBuf) -> ExitCode {
     code
 }
 
+/// Replays the txn log into `server`. A torn tail (a txn cut short by a
+/// crash, never acknowledged) is logged and cut off, as ZooKeeper ignores a
+/// partial last txn; corruption anywhere else stops start-up.
+fn recover(
+    server: &mut core::Server,
+    log_dir: &std::path::Path,
+    now_ms: i64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let read = storage::txn_log::read_logs(log_dir, 0)?;
+    if let Some((file, offset)) = &read.torn_tail {
+        tracing::warn!(
+            "{}: partial txn at offset {offset} (a write cut short by a crash); truncating it",
+            file.display()
+        );
+        storage::txn_log::truncate_torn_tail(file, *offset)?;
+    }
+    let count = read.txns.len();
+    server.recover(read.txns, now_ms);
+    let zxid = server.tree().last_processed_zxid;
+    tracing::info!(
+        "recovered {count} txns from {}; last zxid 0x{zxid:x}",
+        log_dir.display()
+    );
+    Ok(())
+}
+
+/// Starts the group-commit thread; its progress reaches the runner through
+/// a `watch` channel.
+fn start_log(config: &Config, log_dir: PathBuf) -> std::io::Result<runner::Durability> {
+    let mut log_config = storage::LogConfig::new(log_dir);
+    log_config.force_sync = config.force_sync;
+    log_config.prealloc_bytes = config.prealloc_size_kb * 1024;
+    log_config.fsync_warning_threshold_ms = config.fsync_warning_threshold_ms;
+    let (state_tx, state_rx) = tokio::sync::watch::channel(runner::LogState::default());
+    let handle = storage::spawn_log_thread(log_config, move |event| match event {
+        storage::LogEvent::Persisted { zxid } => {
+            state_tx.send_modify(|s| s.persisted_zxid = zxid);
+        }
+        storage::LogEvent::Failed { why } => state_tx.send_modify(|s| s.failed = Some(why)),
+    })?;
+    Ok(runner::Durability::Log {
+        txns: handle.tx,
+        state: state_rx,
+    })
+}
+
 async fn serve(config: Config) -> ExitCode {
     tracing::info!(
         "Created server with tickTime {} ms minSessionTimeout {} ms maxSessionTimeout {} ms \
@@ -130,9 +176,22 @@ async fn serve(config: Config) -> ExitCode {
         config.data_log_dir.join("version-2").display(),
         config.data_dir.join("version-2").display(),
     );
-    let server = core::Server::new(config.core_config(), runner::wall_clock_ms());
+    let now_ms = runner::wall_clock_ms();
+    let mut server = core::Server::new(config.core_config(), now_ms);
+    let log_dir = config.data_log_dir.join("version-2");
+    if let Err(e) = recover(&mut server, &log_dir, now_ms) {
+        eprintln!("zkserver: cannot recover from {}: {e}", log_dir.display());
+        return ExitCode::from(1);
+    }
+    let durability = match start_log(&config, log_dir) {
+        Ok(durability) => durability,
+        Err(e) => {
+            eprintln!("zkserver: cannot start the txn log: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let tick = Duration::from_millis(config.runner_tick_ms());
-    let runner = runner::spawn(server, tick, runner::Durability::Memory);
+    let runner = runner::spawn(server, tick, durability);
     let port = config.client_port;
     let listener = match Listener::bind(Arc::new(config), runner).await {
         Ok(listener) => listener,

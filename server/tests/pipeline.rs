@@ -251,3 +251,55 @@ fn close_session_answers_after_its_txn_is_durable() {
         "the ephemeral went with the session"
     );
 }
+
+/// A standalone check (opcode 13) is answered (3.8.0 never answers it) with
+/// the node's Stat, takes a zxid, and goes to the log as a one-op multi,
+/// which ZooKeeper's log reader accepts.
+#[test]
+fn standalone_check_is_answered_and_logged_as_a_multi() {
+    let mut rig = Rig::new();
+    rig.session(1);
+    rig.send(1, 1, OpCode::Create, &create("/c"));
+    rig.persist_all();
+    let mut out = Vec::new();
+    let mut b = BytesMut::new();
+    RequestHeader {
+        xid: 2,
+        type_: OpCode::Check.code(),
+    }
+    .write(&mut b);
+    CheckVersionRequest {
+        path: "/c".into(),
+        version: 0,
+    }
+    .write(&mut b);
+    rig.server.handle(
+        NOW,
+        Input::Frame {
+            conn: 1,
+            frame: b.freeze(),
+        },
+        &mut out,
+    );
+    let Some(Output::Persist { txn }) = out.first() else {
+        panic!("a txn: {out:?}")
+    };
+    assert_eq!(txn.header.type_, OpCode::Multi.code());
+    rig.newest = txn.header.zxid;
+    let r = rig.persist_all();
+    assert_eq!((r[0].1, r[0].2, r[0].3), (2, rig.newest, 0));
+    let mut body = r[0].4.clone();
+    assert_eq!(SetDataResponse::read(&mut body).unwrap().stat.version, 0);
+    let r = rig.send(
+        1,
+        3,
+        OpCode::Check,
+        &CheckVersionRequest {
+            path: "/c".into(),
+            version: 5,
+        },
+    );
+    assert!(r.is_empty());
+    let r = rig.persist_all();
+    assert_eq!(r[0].3, ErrorCode::BadVersion.code());
+}

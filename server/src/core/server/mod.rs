@@ -26,7 +26,7 @@ use super::data_tree::{DataTree, Trigger, TxnResult, WatchTable as Table};
 use super::java::{concurrent_set_order, session_password};
 use super::prep::{PendingChanges, PrepContext};
 use super::sessions::SessionTracker;
-use super::txn::{Txn, TxnBody};
+use super::txn::{SubTxn, Txn, TxnBody};
 use super::watches::{WatchMode, Watches};
 use super::{ConnId, ConnInfo, CoreConfig, Input, Output, ServerStats};
 use bytes::{Bytes, BytesMut};
@@ -782,6 +782,16 @@ impl Server {
             enforce_quota: self.config.enforce_quota,
         };
         let (type_, body) = match ctx.prep(op, body, now_ms) {
+            // A standalone check is logged as a one-op multi: it still takes
+            // its zxid, changes nothing, and stays readable by ZooKeeper,
+            // whose log reader rejects a top-level check txn.
+            Ok(TxnBody::Check(c)) => (
+                OpCode::Multi.code(),
+                TxnBody::Multi(vec![SubTxn {
+                    type_: OpCode::Check.code(),
+                    body: TxnBody::Check(c),
+                }]),
+            ),
             Ok(b) => (op.code(), b),
             Err(e) => (
                 OpCode::Error.code(),

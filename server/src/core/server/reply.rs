@@ -96,7 +96,14 @@ pub(super) fn write_reply(xid: i32, zxid: i64, op: OpCode, rc: &TxnResult) -> By
                 stat,
             }),
         ),
-        OpCode::SetData | OpCode::Check => {
+        OpCode::SetData => reply(xid, zxid, ErrorCode::Ok, Some(&SetDataResponse { stat })),
+        OpCode::Check => {
+            // Logged as a one-op multi; the check's own result holds the Stat.
+            let stat = rc
+                .multi
+                .first()
+                .and_then(|s| s.stat.clone())
+                .unwrap_or(stat);
             reply(xid, zxid, ErrorCode::Ok, Some(&SetDataResponse { stat }))
         }
         OpCode::SetAcl => reply(xid, zxid, ErrorCode::Ok, Some(&SetAclResponse { stat })),
