@@ -5,6 +5,8 @@
 #   3. cargo test --workspace --release  (release: reuses step 2's dependencies)
 #   4. kazoo 2.11.0's own suite against our server   (tests/compat/run-kazoo.sh)
 #   5. zkCli.sh walkthrough, reference vs ours        (tests/compat/run-zkcli.sh)
+#   6. the client library's integration tests against our server
+#   7. lint: cargo fmt --check, cargo clippy --all-targets -D warnings
 # Every part runs even if an earlier one failed (4 and 5 need step 2's
 # binary). Servers it starts are stopped on exit, by their pid files.
 # Exit status: 0 only if every part passed. Ends with one summary line per
@@ -12,7 +14,7 @@
 #
 # Env: COMPAT_OUT (default <repo>/tmp/compat): server dirs, logs, transcripts.
 #      TEST_ALL_SKIP: space-separated parts to skip (install build cargo-test
-#      kazoo zkcli); skipped parts are reported as SKIPPED, not PASSED.
+#      kazoo zkcli client lint); skipped parts are reported as SKIPPED, not PASSED.
 #      ZKSERVER_BIN: server binary (default target/release/zkserver).
 #      Plus everything run-kazoo.sh / run-zkcli.sh read (KAZOO_SUITE_BUDGET...).
 set -uo pipefail
@@ -28,6 +30,15 @@ mkdir -p "$SRV"
 
 declare -a SUMMARY=()
 FAILED=0
+# Individual tests counted across parts, for the closing line.
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+count_cargo() { # LOG: adds cargo's "test result:" counts to the totals
+    local p f
+    read -r p f < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;?$/) p += $(i-1); if ($(i) ~ /^failed;?$/) f += $(i-1) } } END { print p + 0, f + 0 }' "$1")
+    TOTAL_PASSED=$((TOTAL_PASSED + p))
+    TOTAL_FAILED=$((TOTAL_FAILED + f))
+}
 STARTED_DIRS=()   # "kind:dir" of servers this script started
 
 banner() { printf '\n==================== test-all: %s ====================\n' "$*"; }
@@ -116,6 +127,7 @@ else
     t=$(date +%s)
     cargo test --workspace --release 2>&1 | tee "$OUT/cargo-test.log"
     rc=${PIPESTATUS[0]}
+    count_cargo "$OUT/cargo-test.log"
     # cargo prints one "test result:" line per test binary
     totals="$(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^(passed|failed|ignored);?$/) { k = $(i); sub(/;/, "", k); n[k] += $(i-1) } } } END { printf "%d passed, %d failed, %d ignored", n["passed"], n["failed"], n["ignored"] }' "$OUT/cargo-test.log")"
     if [ "$rc" -eq 0 ]; then
@@ -138,6 +150,10 @@ else
         tests/compat/run-kazoo.sh "127.0.0.1:$PORT" 2>&1 | tee "$OUT/kazoo.log"
         rc=${PIPESTATUS[0]}
         line="$(grep '^run-kazoo: ' "$OUT/kazoo.log" | tail -n 1 | sed 's/^run-kazoo: //')"
+        kp="$(echo "$line" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)"
+        kf="$(echo "$line" | grep -oE '[0-9]+ (failed|error|errors)' | awk '{ n += $1 } END { print n + 0 }')"
+        TOTAL_PASSED=$((TOTAL_PASSED + ${kp:-0}))
+        TOTAL_FAILED=$((TOTAL_FAILED + ${kf:-0}))
         if ! "$ROOT/scripts/our-server.sh" status "$SRV/kazoo-ours"; then
             line="$line; OUR SERVER DIED during the run"
             echo "test-all: our server is no longer running; last lines of $SRV/kazoo-ours/server.log:"
@@ -175,12 +191,45 @@ else
             line="$(grep -E '^run-zkcli: (PASSED|FAILED)' "$OUT/zkcli.log" | tail -n 1 | sed 's/^run-zkcli: //')"
             stop_server our zkcli-ours
             if [ "$rc" -eq 0 ]; then
+                TOTAL_PASSED=$((TOTAL_PASSED + 1))
                 record "zkCli walkthrough" PASS "$line ($(elapsed "$t"))"
             else
+                TOTAL_FAILED=$((TOTAL_FAILED + 1))
                 record "zkCli walkthrough" FAIL "${line:-exit $rc} ($(elapsed "$t"))"
             fi
         fi
         stop_server ref zkcli-ref
+    fi
+fi
+
+# ---- 6. the client library against our server -----------------------------------------
+if skipped client; then
+    record "client tests (ours)" SKIPPED
+elif [ "$BUILT" -ne 1 ]; then
+    record "client tests (ours)" FAIL "not run: not built"
+else
+    banner "zk-client integration tests against our server"
+    t=$(date +%s)
+    ZK_TEST_SERVER=ours ZK_SERVER_BIN="$ZKBIN" cargo test --release -p zk-client --test against_server 2>&1 | tee "$OUT/client-ours.log"
+    rc=${PIPESTATUS[0]}
+    count_cargo "$OUT/client-ours.log"
+    if [ "$rc" -eq 0 ]; then
+        record "client tests (ours)" PASS "$(elapsed "$t")"
+    else
+        record "client tests (ours)" FAIL "exit $rc ($(elapsed "$t"))"
+    fi
+fi
+
+# ---- 7. lint ----------------------------------------------------------------------------
+if skipped lint; then
+    record "lint (fmt, clippy)" SKIPPED
+else
+    banner "cargo fmt --check; cargo clippy --all-targets -D warnings"
+    t=$(date +%s)
+    if cargo fmt --all -- --check && cargo clippy --workspace --all-targets --release -- -D warnings; then
+        record "lint (fmt, clippy)" PASS "$(elapsed "$t")"
+    else
+        record "lint (fmt, clippy)" FAIL "$(elapsed "$t")"
     fi
 fi
 
@@ -191,7 +240,9 @@ for s in "${SUMMARY[@]}"; do
 done
 if [ "$FAILED" -eq 0 ]; then
     echo "test-all: PASSED ($(elapsed "$T_ALL"))"
-    exit 0
+else
+    echo "test-all: FAILED -- $FAILED part(s) failed ($(elapsed "$T_ALL"))"
 fi
-echo "test-all: FAILED -- $FAILED part(s) failed ($(elapsed "$T_ALL"))"
-exit 1
+# The closing line: every individual test of every part.
+echo "tests: $TOTAL_PASSED passed, $TOTAL_FAILED failed"
+[ "$FAILED" -eq 0 ]

@@ -6,9 +6,14 @@ use jute::proto::{CreateRequest, GetDataResponse};
 use jute::Record;
 
 fn bench(c: &mut Criterion) {
-    let resp = GetDataResponse { data: Some(Bytes::from(vec![7u8; 100])), stat: Stat::default() };
+    let resp = GetDataResponse {
+        data: Some(Bytes::from(vec![7u8; 100])),
+        stat: Stat::default(),
+    };
     let enc = jute::to_bytes(&resp);
-    c.bench_function("encode GetDataResponse 100B", |b| b.iter(|| jute::to_bytes(&resp)));
+    c.bench_function("encode GetDataResponse 100B", |b| {
+        b.iter(|| jute::to_bytes(&resp))
+    });
     c.bench_function("decode GetDataResponse 100B", |b| {
         b.iter(|| GetDataResponse::read(&mut enc.clone()).expect("valid"))
     });
