@@ -32,7 +32,9 @@ pub const QUOTA_STAT_NODE: &str = "zookeeper_stats";
 /// One znode.
 #[derive(Debug, Clone)]
 pub struct Node {
-    pub data: Option<Bytes>,
+    /// Exactly the node's bytes, in their own allocation: never a slice of
+    /// a received frame, which would pin the connection's read buffer.
+    pub data: Option<Box<[u8]>>,
     /// Index into the ACL cache.
     pub acl: i64,
     pub stat: StatPersisted,
@@ -41,7 +43,7 @@ pub struct Node {
 }
 
 impl Node {
-    fn new(data: Option<Bytes>, acl: i64, stat: StatPersisted) -> Node {
+    fn new(data: Option<Box<[u8]>>, acl: i64, stat: StatPersisted) -> Node {
         Node {
             data,
             acl,
@@ -155,8 +157,8 @@ fn new_stat(zxid: i64, time: i64, owner: i64) -> StatPersisted {
     }
 }
 
-fn node_size(path: &str, data: &Option<Bytes>) -> i64 {
-    (path.len() + data.as_ref().map_or(0, |d| d.len())) as i64
+fn node_size<D: AsRef<[u8]>>(path: &str, data: &Option<D>) -> i64 {
+    (path.len() + data.as_ref().map_or(0, |d| d.as_ref().len())) as i64
 }
 
 impl DataTree {
@@ -173,7 +175,7 @@ impl DataTree {
             approximate_data_size: 0,
             extended_types_enabled,
         };
-        let empty = || Some(Bytes::new());
+        let empty = || Some(Box::<[u8]>::default());
         t.nodes.insert(
             "".into(),
             Node::new(empty(), OPEN_UNSAFE_ACL_ID, StatPersisted::default()),
@@ -203,7 +205,7 @@ impl DataTree {
         self.nodes.insert(
             p.into(),
             Node::new(
-                Some(Bytes::new()),
+                Some(Box::<[u8]>::default()),
                 OPEN_UNSAFE_ACL_ID,
                 StatPersisted::default(),
             ),
@@ -467,7 +469,8 @@ impl DataTree {
             .children
             .get_or_insert_with(|| Box::new(JavaHashSet::with_java_capacity(8)))
             .insert(child);
-        let node = Node::new(data.clone(), acl_index, new_stat(zxid, time, owner));
+        let stored = data.as_deref().map(Box::from);
+        let node = Node::new(stored, acl_index, new_stat(zxid, time, owner));
         let stat = node.client_stat(self.extended_types_enabled);
         self.approximate_data_size += node_size(path, data);
         self.nodes.insert(path.into(), node);
@@ -593,7 +596,7 @@ impl DataTree {
         let node = self.nodes.get_mut(key(path)).ok_or(ErrorCode::NoNode)?;
         let old_len = node.data.as_ref().map_or(0, |d| d.len() as i64);
         let old_size = node_size(path, &node.data);
-        node.data = data.clone();
+        node.data = data.as_deref().map(Box::from);
         node.stat.mtime = time;
         node.stat.mzxid = zxid;
         node.stat.version = version;
@@ -664,7 +667,7 @@ impl DataTree {
         st.set_count(st.count() + count_diff);
         st.set_bytes(st.bytes() + bytes_diff);
         let old = node_size(&stat_path, &node.data);
-        node.data = Some(Bytes::from(st.to_string()));
+        node.data = Some(st.to_string().into_bytes().into_boxed_slice());
         self.approximate_data_size += node_size(&stat_path, &node.data) - old;
         let limit_path = format!("{QUOTA_ZOOKEEPER}{prefix}/{QUOTA_LIMIT_NODE}");
         if let Some(limit) = self.nodes.get(limit_path.as_str()) {
@@ -698,7 +701,7 @@ impl DataTree {
             st.set_count(count);
             st.set_bytes(bytes);
             let old = node_size(&stat_path, &node.data);
-            node.data = Some(Bytes::from(st.to_string()));
+            node.data = Some(st.to_string().into_bytes().into_boxed_slice());
             self.approximate_data_size += node_size(&stat_path, &node.data) - old;
         }
     }

@@ -186,7 +186,7 @@ impl Server {
         let n = self.tree.get(&r.path).ok_or(ErrorCode::NoNode)?;
         self.check_read(conn, n.acl)?;
         let rsp = GetDataResponse {
-            data: n.data.clone(),
+            data: n.data.as_deref().map(Bytes::copy_from_slice),
             stat: n.client_stat(self.config.extended_types_enabled),
         };
         if r.watch {
