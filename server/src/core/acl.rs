@@ -74,6 +74,75 @@ impl AclCache {
     pub fn is_empty(&self) -> bool {
         self.by_index.is_empty()
     }
+
+    /// Every entry as (index, ACL list, reference count), by index: what a
+    /// snapshot stores (without the counts, which loading recomputes).
+    pub fn entries(&self) -> Vec<(i64, &[Acl], u64)> {
+        let mut v: Vec<(i64, &[Acl], u64)> = self
+            .by_index
+            .iter()
+            .map(|(&i, (acls, refs))| (i, acls.as_slice(), *refs))
+            .collect();
+        v.sort_by_key(|e| e.0);
+        v
+    }
+
+    /// The index the next new ACL list would get, minus one.
+    pub fn last_index(&self) -> i64 {
+        self.last_index
+    }
+
+    /// A cache holding a snapshot's ACL map, in file order, with no
+    /// references yet (`ReferenceCountedACLCache.deserialize`): the next new
+    /// index follows the largest one read. Indexes must be positive and
+    /// distinct. When two indexes hold the same list, the later one is the
+    /// one new nodes share, as in ZooKeeper.
+    pub fn from_snapshot(entries: Vec<(i64, Vec<Acl>)>) -> Result<AclCache, String> {
+        let mut cache = AclCache::default();
+        for (index, acls) in entries {
+            if index < 1 {
+                return Err(format!("ACL index {index} is not positive"));
+            }
+            if cache.by_index.contains_key(&index) {
+                return Err(format!("ACL index {index} appears twice"));
+            }
+            cache.last_index = cache.last_index.max(index);
+            cache.by_acl.insert(acls.clone(), index);
+            cache.by_index.insert(index, (acls, 0));
+        }
+        Ok(cache)
+    }
+
+    /// Adds a reference to an index already in the cache (loading a node
+    /// that uses it); −1 needs none. False if the index is unknown.
+    pub fn add_usage(&mut self, index: i64) -> bool {
+        if index == OPEN_UNSAFE_ACL_ID {
+            return true;
+        }
+        match self.by_index.get_mut(&index) {
+            Some(e) => {
+                e.1 += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops the entries no node refers to (`purgeUnused`, run after a
+    /// snapshot is loaded).
+    pub fn purge_unused(&mut self) {
+        let unused: Vec<i64> = self
+            .by_index
+            .iter()
+            .filter(|(_, e)| e.1 == 0)
+            .map(|(&i, _)| i)
+            .collect();
+        for i in unused {
+            if let Some((acls, _)) = self.by_index.remove(&i) {
+                self.by_acl.remove(&acls);
+            }
+        }
+    }
 }
 
 /// Settings the permission check depends on.

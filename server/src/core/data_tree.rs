@@ -717,6 +717,30 @@ impl DataTree {
         ))
     }
 
+    /// Visits every node depth-first, pre-order from the root, each node's
+    /// children in `HashSet` iteration order: the order in which ZooKeeper's
+    /// `DataTree.serializeNode` writes a snapshot. Paths are as a snapshot
+    /// stores them: `""` for the root, else the full path. Stops at the first
+    /// error `visit` returns.
+    pub fn try_for_each_node_preorder<E>(
+        &self,
+        mut visit: impl FnMut(&str, &Node) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut stack: Vec<String> = vec![String::new()];
+        while let Some(path) = stack.pop() {
+            let Some(node) = self.nodes.get(path.as_str()) else {
+                continue;
+            };
+            visit(&path, node)?;
+            if let Some(c) = &node.children {
+                for child in c.java_order().into_iter().rev() {
+                    stack.push(format!("{path}/{child}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Every path, for dumps and tests, sorted.
     pub fn paths(&self) -> Vec<String> {
         let mut v: Vec<String> = self
@@ -732,5 +756,122 @@ impl DataTree {
             .collect();
         v.sort();
         v
+    }
+}
+
+/// Builds a [`DataTree`] from the parts of a snapshot, as ZooKeeper's
+/// `DataTree.deserialize` does: nodes arrive parent first (the root, keyed
+/// `""`, first of all); each is added to its parent's children in arrival
+/// order, indexed as ephemeral, container, TTL or quota root by its owner and
+/// path; ACL indexes are kept as stored, each node adding a reference, and
+/// lists no node uses are dropped at the end; quota stat nodes are recounted
+/// from the tree (`setupQuota`).
+#[derive(Debug)]
+pub struct TreeRestore {
+    tree: DataTree,
+    has_root: bool,
+}
+
+impl TreeRestore {
+    /// Starts an empty tree (no root yet) over a snapshot's ACL cache (see
+    /// [`AclCache::from_snapshot`]).
+    pub fn new(extended_types_enabled: bool, acl_cache: AclCache) -> TreeRestore {
+        TreeRestore {
+            tree: DataTree {
+                nodes: HashMap::new(),
+                acl_cache,
+                ephemerals: HashMap::new(),
+                containers: BTreeSet::new(),
+                ttls: BTreeSet::new(),
+                quota_roots: BTreeSet::new(),
+                last_processed_zxid: 0,
+                approximate_data_size: 0,
+                extended_types_enabled,
+            },
+            has_root: false,
+        }
+    }
+
+    /// Adds the next node (`""` for the root). Fails, with the reason, on a
+    /// node whose parent has not been added, a path added twice, a root that
+    /// is not first, or an ACL index the cache does not hold.
+    pub fn add_node(
+        &mut self,
+        path: &str,
+        data: Option<Box<[u8]>>,
+        acl: i64,
+        stat: StatPersisted,
+    ) -> Result<(), String> {
+        let t = &mut self.tree;
+        if !self.has_root {
+            if !path.is_empty() {
+                return Err(format!("the first node is {path:?}, not the root"));
+            }
+            if !t.acl_cache.add_usage(acl) {
+                return Err(format!("the root has ACL index {acl}, not in the ACL map"));
+            }
+            t.approximate_data_size += node_size(path, &data);
+            t.nodes.insert("".into(), Node::new(data, acl, stat));
+            self.has_root = true;
+            return Ok(());
+        }
+        let (parent_key, child) = match path::split(path) {
+            Some((p, c)) if path.starts_with('/') && !c.is_empty() => (p, c),
+            _ => return Err(format!("invalid node path {path:?}")),
+        };
+        if t.nodes.contains_key(path) {
+            return Err(format!("node {path} appears twice"));
+        }
+        let Some(parent) = t.nodes.get_mut(parent_key) else {
+            return Err(format!("node {path} comes before its parent"));
+        };
+        if !t.acl_cache.add_usage(acl) {
+            return Err(format!(
+                "node {path} has ACL index {acl}, not in the ACL map"
+            ));
+        }
+        parent
+            .children
+            .get_or_insert_with(|| Box::new(JavaHashSet::with_java_capacity(8)))
+            .insert(child);
+        let owner = stat.ephemeral_owner;
+        t.approximate_data_size += node_size(path, &data);
+        t.nodes.insert(path.into(), Node::new(data, acl, stat));
+        match ephemeral_type(owner, t.extended_types_enabled) {
+            EphemeralType::Container => {
+                t.containers.insert(path.to_string());
+            }
+            EphemeralType::Ttl => {
+                t.ttls.insert(path.to_string());
+            }
+            EphemeralType::Normal => {
+                t.ephemerals
+                    .entry(owner)
+                    .or_insert_with(|| JavaHashSet::with_java_capacity(16))
+                    .insert(path);
+            }
+            EphemeralType::Void => {}
+        }
+        if child == QUOTA_LIMIT_NODE {
+            if let Some(quota_path) = parent_key.strip_prefix(QUOTA_ZOOKEEPER) {
+                t.quota_roots.insert(quota_path.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// The finished tree, as of `last_processed_zxid`. Fails if no root was added.
+    pub fn finish(self, last_processed_zxid: i64) -> Result<DataTree, String> {
+        if !self.has_root {
+            return Err("the snapshot holds no nodes".to_string());
+        }
+        let mut t = self.tree;
+        t.acl_cache.purge_unused();
+        let roots: Vec<String> = t.quota_roots.iter().cloned().collect();
+        for q in roots {
+            t.refresh_quota_stats(&q);
+        }
+        t.last_processed_zxid = last_processed_zxid;
+        Ok(t)
     }
 }
