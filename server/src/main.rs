@@ -120,15 +120,31 @@ fn start_foreground(path: PathBuf) -> ExitCode {
     code
 }
 
-/// Replays the txn log into `server`. A torn tail (a txn cut short by a
-/// crash, never acknowledged) is logged and cut off, as ZooKeeper ignores a
-/// partial last txn; corruption anywhere else stops start-up.
+/// Loads the newest valid snapshot (falling back past incomplete or corrupt
+/// ones), then replays the txn log after it. A torn tail (a txn cut short by
+/// a crash, never acknowledged) is logged and cut off, as ZooKeeper ignores a
+/// partial last txn; corruption anywhere else stops start-up. Then, as
+/// ZooKeeper does once its database is loaded, takes a snapshot: the data
+/// directory always holds one, so Apache ZooKeeper can start on it too.
 fn recover(
     server: &mut core::Server,
+    config: &Config,
+    snap_dir: &std::path::Path,
     log_dir: &std::path::Path,
     now_ms: i64,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let read = storage::txn_log::read_logs(log_dir, 0)?;
+    use storage::snapshot;
+    if let Some(snap) = snapshot::read_latest_valid(snap_dir, config.extended_types_enabled)? {
+        tracing::info!(
+            "loaded snapshot 0x{:x} ({} znodes, {} sessions)",
+            snap.zxid,
+            snap.tree.node_count(),
+            snap.sessions.len()
+        );
+        server.restore(snap.tree, &snap.sessions, now_ms);
+    }
+    let after = server.tree().last_processed_zxid;
+    let read = storage::txn_log::read_logs(log_dir, after)?;
     if let Some((file, offset)) = &read.torn_tail {
         tracing::warn!(
             "{}: partial txn at offset {offset} (a write cut short by a crash); truncating it",
@@ -140,9 +156,17 @@ fn recover(
     server.recover(read.txns, now_ms);
     let zxid = server.tree().last_processed_zxid;
     tracing::info!(
-        "recovered {count} txns from {}; last zxid 0x{zxid:x}",
+        "replayed {count} txns from {}; last zxid 0x{zxid:x}",
         log_dir.display()
     );
+    let have = snapshot::snapshot_files(snap_dir)?
+        .iter()
+        .any(|(z, _)| *z == zxid);
+    if !have {
+        let path =
+            snapshot::write_snapshot(snap_dir, zxid, server.tree(), &server.session_timeouts())?;
+        tracing::info!("snapshot taken: {}", path.display());
+    }
     Ok(())
 }
 
@@ -179,8 +203,9 @@ async fn serve(config: Config) -> ExitCode {
     let now_ms = runner::wall_clock_ms();
     let mut server = core::Server::new(config.core_config(), now_ms);
     let log_dir = config.data_log_dir.join("version-2");
-    if let Err(e) = recover(&mut server, &log_dir, now_ms) {
-        eprintln!("zkserver: cannot recover from {}: {e}", log_dir.display());
+    let snap_dir = config.data_dir.join("version-2");
+    if let Err(e) = recover(&mut server, &config, &snap_dir, &log_dir, now_ms) {
+        eprintln!("zkserver: cannot recover from {}: {e}", snap_dir.display());
         return ExitCode::from(1);
     }
     let durability = match start_log(&config, log_dir) {

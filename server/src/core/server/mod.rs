@@ -407,6 +407,22 @@ impl Server {
         }
     }
 
+    /// Starts from a snapshot: its tree, and its sessions with their timeouts
+    /// restarting from `now_ms`. Call before [`Server::recover`] replays the
+    /// txns logged after the snapshot's zxid.
+    pub fn restore(&mut self, tree: DataTree, sessions: &[(i64, i32)], now_ms: i64) {
+        self.tree = tree;
+        for &(id, timeout_ms) in sessions {
+            self.sessions.add(id, timeout_ms, now_ms);
+        }
+        self.last_zxid = self.last_zxid.max(self.tree.last_processed_zxid);
+    }
+
+    /// Live sessions as a snapshot records them: (id, timeout in ms).
+    pub fn session_timeouts(&self) -> Vec<(i64, i32)> {
+        self.sessions.iter().map(|s| (s.id, s.timeout_ms)).collect()
+    }
+
     /// Handles an input as a server without a txn log would: every txn it
     /// hands out for persistence counts as durable at once. Used by in-memory
     /// runs and by tests that drive the core directly.
