@@ -10,3 +10,4 @@ pub mod core;
 pub mod net;
 pub mod runner;
 pub mod storage;
+pub mod tools;

@@ -19,7 +19,16 @@ use zk_server::net::Listener;
 use zk_server::{core, runner, storage};
 
 const USAGE: &str = "Usage: zkserver [--config <conf-dir>] \
-    {start|start-foreground|stop|version|restart|status|print-cmd} [zoo.cfg]";
+    {start|start-foreground|stop|version|restart|status|print-cmd} [zoo.cfg]
+Operator commands (exit 0 ok, 1 corruption or error, 2 usage; COMMAND --help for details):
+  zkserver txnlog-dump [-d] FILE        print every txn of a txn log, as TxnLogToolkit
+  zkserver txnlog-verify FILE           check a txn log's checksums; report the first bad entry
+  zkserver snapshot-dump [-d|-json] FILE
+                                        print a snapshot's znodes and sessions, as SnapshotFormatter
+  zkserver snapshot-verify FILE         check a snapshot's seals and structure
+  zkserver [--config <conf-dir>] purge [-n COUNT] [zoo.cfg | DATADIR [DATALOGDIR]]
+                                        keep the newest COUNT (>= 3) snapshots and the logs they
+                                        need, delete older ones, as zkCleanup.sh/PurgeTxnLog";
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -41,6 +50,9 @@ fn main() -> ExitCode {
         "version" => {
             println!("zkserver, version {}", full_version());
             ExitCode::SUCCESS
+        }
+        "txnlog-dump" | "txnlog-verify" | "snapshot-dump" | "snapshot-verify" | "purge" => {
+            ExitCode::from(zk_server::tools::run(command, &args[1..], conf_dir))
         }
         "start" | "stop" | "status" | "restart" | "print-cmd" => {
             eprintln!("zkserver {command}: not implemented yet (use start-foreground)");
