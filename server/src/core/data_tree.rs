@@ -474,21 +474,7 @@ impl DataTree {
         let stat = node.client_stat(self.extended_types_enabled);
         self.approximate_data_size += node_size(path, data);
         self.nodes.insert(path.into(), node);
-        match ephemeral_type(owner, self.extended_types_enabled) {
-            EphemeralType::Container => {
-                self.containers.insert(path.to_string());
-            }
-            EphemeralType::Ttl => {
-                self.ttls.insert(path.to_string());
-            }
-            EphemeralType::Normal => {
-                self.ephemerals
-                    .entry(owner)
-                    .or_insert_with(|| JavaHashSet::with_java_capacity(16))
-                    .insert(path);
-            }
-            EphemeralType::Void => {}
-        }
+        self.index_owner(path, owner);
         if let Some(quota_path) = parent_key.strip_prefix(QUOTA_ZOOKEEPER) {
             if child == QUOTA_LIMIT_NODE {
                 self.quota_roots.insert(quota_path.to_string());
@@ -517,6 +503,26 @@ impl DataTree {
             acl: parent_acl.unwrap_or_default(),
         });
         Ok(stat)
+    }
+
+    /// Records a new node in the index its owner puts it in: containers,
+    /// TTL nodes, or its session's ephemerals.
+    fn index_owner(&mut self, path: &str, owner: i64) {
+        match ephemeral_type(owner, self.extended_types_enabled) {
+            EphemeralType::Container => {
+                self.containers.insert(path.to_string());
+            }
+            EphemeralType::Ttl => {
+                self.ttls.insert(path.to_string());
+            }
+            EphemeralType::Normal => {
+                self.ephemerals
+                    .entry(owner)
+                    .or_insert_with(|| JavaHashSet::with_java_capacity(16))
+                    .insert(path);
+            }
+            EphemeralType::Void => {}
+        }
     }
 
     fn delete_node(
@@ -837,21 +843,7 @@ impl TreeRestore {
         let owner = stat.ephemeral_owner;
         t.approximate_data_size += node_size(path, &data);
         t.nodes.insert(path.into(), Node::new(data, acl, stat));
-        match ephemeral_type(owner, t.extended_types_enabled) {
-            EphemeralType::Container => {
-                t.containers.insert(path.to_string());
-            }
-            EphemeralType::Ttl => {
-                t.ttls.insert(path.to_string());
-            }
-            EphemeralType::Normal => {
-                t.ephemerals
-                    .entry(owner)
-                    .or_insert_with(|| JavaHashSet::with_java_capacity(16))
-                    .insert(path);
-            }
-            EphemeralType::Void => {}
-        }
+        t.index_owner(path, owner);
         if child == QUOTA_LIMIT_NODE {
             if let Some(quota_path) = parent_key.strip_prefix(QUOTA_ZOOKEEPER) {
                 t.quota_roots.insert(quota_path.to_string());

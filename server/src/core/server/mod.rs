@@ -586,17 +586,7 @@ impl Server {
                 self.send(conn, f, out);
             }
             OpCode::CloseSession => self.close_session(now_ms, conn, xid, out),
-            OpCode::Create
-            | OpCode::Create2
-            | OpCode::CreateContainer
-            | OpCode::CreateTtl
-            | OpCode::Delete
-            | OpCode::DeleteContainer
-            | OpCode::SetData
-            | OpCode::SetAcl
-            | OpCode::Check
-            | OpCode::Multi
-            | OpCode::Reconfig => self.write(now_ms, conn, xid, op, frame, out),
+            _ if is_write_op(op.code()) => self.write(now_ms, conn, xid, op, frame, out),
             OpCode::CreateSession | OpCode::Notification | OpCode::Error => {
                 let f = header_only(xid, self.tree.last_processed_zxid, ErrorCode::Unimplemented);
                 self.send(conn, f, out);
