@@ -163,7 +163,7 @@ pub struct SnapshotDigest {
 // ---- writing ----
 
 /// `Long.hashCode`.
-fn long_hash(v: i64) -> u32 {
+pub(crate) fn long_hash(v: i64) -> u32 {
     (v ^ ((v as u64 >> 32) as i64)) as u32
 }
 
@@ -634,6 +634,16 @@ pub fn read_snapshot(
             ),
         )));
     };
+    read_snapshot_as(file, zxid, extended_types_enabled)
+}
+
+/// Reads one snapshot file whose zxid is given rather than taken from its
+/// name (the dump tools accept any file name, as ZooKeeper's do).
+pub fn read_snapshot_as(
+    file: &Path,
+    zxid: i64,
+    extended_types_enabled: bool,
+) -> Result<SnapshotData, StorageError> {
     let f = File::open(file).map_err(|e| with_path(file, e))?;
     let len = f.metadata().map_err(|e| with_path(file, e))?.len();
     let reader = SnapReader {
