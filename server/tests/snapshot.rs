@@ -424,7 +424,7 @@ fn view(tree: &DataTree) -> TreeView {
             path: path.to_string(),
             data: n.data.as_ref().map(|d| d.to_vec()),
             acl_index: n.acl,
-            acl: tree.acl_of(n),
+            acl: tree.acl_of(n).to_vec(),
             stat: n.stat.clone(),
             client_stat: n.client_stat(tree.extended_types_enabled),
             children: n.children_list(),
@@ -624,7 +624,7 @@ fn reads_reference_snapshot() {
     let app = t.get("/app").unwrap();
     assert_eq!(app.data.as_deref(), Some(&b"world!"[..]));
     assert_eq!(
-        t.acl_of(app),
+        t.acl_of(app).to_vec(),
         vec![
             Acl::new(31, "digest", "u:Jq7wMyA/w2Vd5WIDAKdu4OIIFEQ="),
             Acl::new(31, "world", "anyone")
@@ -633,17 +633,17 @@ fn reads_reference_snapshot() {
     assert_eq!(app.stat.version, 2);
     assert_eq!(app.stat.aversion, 1);
     assert_eq!(
-        t.acl_of(t.get("/acl-auth").unwrap()),
+        t.acl_of(t.get("/acl-auth").unwrap()).to_vec(),
         vec![Acl::new(31, "digest", "alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=")]
     );
     assert_eq!(
-        t.acl_of(t.get("/acl-ip").unwrap()),
+        t.acl_of(t.get("/acl-ip").unwrap()).to_vec(),
         vec![Acl::new(31, "ip", "127.0.0.0/8")]
     );
     assert_eq!(t.get("/").unwrap().acl, -1, "the root keeps index -1");
     assert_eq!(t.get("/zookeeper/config").unwrap().stat.aversion, -1);
     assert_eq!(
-        t.acl_of(t.get("/zookeeper/config").unwrap()),
+        t.acl_of(t.get("/zookeeper/config").unwrap()).to_vec(),
         Acl::read_unsafe()
     );
     let entries: Vec<(i64, u64)> = t.acl_cache.entries().iter().map(|e| (e.0, e.2)).collect();

@@ -11,16 +11,31 @@ use jute::data::{perms, Acl, Id};
 use sha1::{Digest, Sha1};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// The ACL index ZooKeeper reserves for `OPEN_ACL_UNSAFE`.
 pub const OPEN_UNSAFE_ACL_ID: i64 = -1;
 
 /// Reference-counted ACL lists shared between nodes.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct AclCache {
-    by_index: HashMap<i64, (Vec<Acl>, u64)>,
-    by_acl: HashMap<Vec<Acl>, i64>,
+    // Lists are shared (`Arc`): handing one to a read, a prep record or a
+    // watch trigger costs a reference count, not a deep copy.
+    by_index: HashMap<i64, (Arc<[Acl]>, u64)>,
+    by_acl: HashMap<Arc<[Acl]>, i64>,
     last_index: i64,
+    open_unsafe: Arc<[Acl]>,
+}
+
+impl Default for AclCache {
+    fn default() -> Self {
+        AclCache {
+            by_index: HashMap::new(),
+            by_acl: HashMap::new(),
+            last_index: 0,
+            open_unsafe: Acl::open_unsafe().into(),
+        }
+    }
 }
 
 impl AclCache {
@@ -34,8 +49,9 @@ impl AclCache {
         }
         self.last_index += 1;
         let i = self.last_index;
-        self.by_index.insert(i, (acls.to_vec(), 1));
-        self.by_acl.insert(acls.to_vec(), i);
+        let shared: Arc<[Acl]> = acls.into();
+        self.by_index.insert(i, (shared.clone(), 1));
+        self.by_acl.insert(shared, i);
         i
     }
 
@@ -55,14 +71,14 @@ impl AclCache {
     }
 
     /// The ACL list of an index.
-    pub fn get(&self, index: i64) -> Vec<Acl> {
+    pub fn get(&self, index: i64) -> Arc<[Acl]> {
         if index == OPEN_UNSAFE_ACL_ID {
-            return Acl::open_unsafe();
+            return self.open_unsafe.clone();
         }
         self.by_index
             .get(&index)
             .map(|e| e.0.clone())
-            .unwrap_or_default()
+            .unwrap_or_else(|| Arc::from([]))
     }
 
     /// Number of distinct ACL lists.
@@ -81,7 +97,7 @@ impl AclCache {
         let mut v: Vec<(i64, &[Acl], u64)> = self
             .by_index
             .iter()
-            .map(|(&i, (acls, refs))| (i, acls.as_slice(), *refs))
+            .map(|(&i, (acls, refs))| (i, &acls[..], *refs))
             .collect();
         v.sort_by_key(|e| e.0);
         v
@@ -107,6 +123,7 @@ impl AclCache {
                 return Err(format!("ACL index {index} appears twice"));
             }
             cache.last_index = cache.last_index.max(index);
+            let acls: Arc<[Acl]> = acls.into();
             cache.by_acl.insert(acls.clone(), index);
             cache.by_index.insert(index, (acls, 0));
         }

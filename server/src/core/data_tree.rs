@@ -21,6 +21,7 @@ use jute::data::{Acl, Stat, StatPersisted};
 use jute::proto::event_type;
 use jute::{ErrorCode, OpCode};
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// `/zookeeper`, `/zookeeper/quota`, `/zookeeper/config`.
 pub const PROC_ZOOKEEPER: &str = "/zookeeper";
@@ -107,7 +108,7 @@ pub struct Trigger {
     pub table: WatchTable,
     pub path: String,
     pub event_type: i32,
-    pub acl: Vec<Acl>,
+    pub acl: Arc<[Acl]>,
 }
 
 /// The result of applying one txn (`ProcessTxnResult`).
@@ -218,7 +219,7 @@ impl DataTree {
     }
 
     /// The ACL of a node.
-    pub fn acl_of(&self, node: &Node) -> Vec<Acl> {
+    pub fn acl_of(&self, node: &Node) -> Arc<[Acl]> {
         self.acl_cache.get(node.acl)
     }
 
@@ -494,7 +495,7 @@ impl DataTree {
             table: WatchTable::Data,
             path: path.to_string(),
             event_type: event_type::NODE_CREATED,
-            acl: acl.to_vec(),
+            acl: self.acl_cache.get(acl_index),
         });
         triggers.push(Trigger {
             table: WatchTable::Child,

@@ -20,6 +20,7 @@ use jute::multi::{MultiOp, MultiRequest};
 use jute::proto::*;
 use jute::txn::*;
 use jute::{ErrorCode, OpCode, Record};
+use std::sync::Arc;
 
 /// What prep knows of a node that may not be applied yet.
 #[derive(Debug, Clone)]
@@ -28,7 +29,7 @@ pub struct ChangeRecord {
     /// `None`: deleted.
     pub stat: Option<StatPersisted>,
     pub child_count: i32,
-    pub acl: Vec<Acl>,
+    pub acl: Arc<[Acl]>,
     pub data_len: i64,
 }
 
@@ -326,7 +327,7 @@ impl PrepContext<'_> {
                 zxid: self.zxid,
                 stat: Some(stat),
                 child_count: 0,
-                acl,
+                acl: acl.into(),
                 data_len,
             },
         );
@@ -377,7 +378,7 @@ impl PrepContext<'_> {
                 zxid: self.zxid,
                 stat: None,
                 child_count: 0,
-                acl: vec![],
+                acl: Arc::from([]),
                 data_len: 0,
             },
         );
@@ -442,7 +443,7 @@ impl PrepContext<'_> {
             ChangeRecord {
                 zxid: self.zxid,
                 stat: Some(stat),
-                acl: acl.clone(),
+                acl: acl.as_slice().into(),
                 ..node
             },
         );

@@ -33,9 +33,9 @@ impl Server {
                 }
                 let stat = n.client_stat(self.config.extended_types_enabled);
                 let shown = if acl::check(&self.policy, &acl, perms::ADMIN, &auth) {
-                    acl
+                    acl.to_vec()
                 } else {
-                    acl::mask_digests(acl)
+                    acl::mask_digests(acl.to_vec())
                 };
                 Ok(encode(&GetAclResponse { acl: shown, stat }))
             }
