@@ -7,7 +7,7 @@
 //! node is present in the cache; indices are never reused while referenced.
 
 use base64::Engine;
-use jute::data::{perms, Acl, Id};
+use jute::data::{Acl, Id};
 use sha1::{Digest, Sha1};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -387,15 +387,10 @@ pub fn mask_digests(acls: Vec<Acl>) -> Vec<Acl> {
         .collect()
 }
 
-/// Whether an ACL list grants nothing at all to anyone (used nowhere in the
-/// protocol; kept for admin surfaces).
-pub fn grants_all(acl: &[Acl]) -> bool {
-    acl.iter().any(|a| a.perms == perms::ALL)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jute::data::perms;
 
     fn ip(s: &str) -> Id {
         Id {
