@@ -443,14 +443,13 @@ impl DataTree {
     ) -> Result<Stat, ErrorCode> {
         let (parent_key, child) = path::split(path).ok_or(ErrorCode::NoNode)?;
         let parent_key = parent_key.to_string();
-        {
-            let parent = self
-                .nodes
-                .get(parent_key.as_str())
-                .ok_or(ErrorCode::NoNode)?;
-            if parent.children.as_ref().is_some_and(|c| c.contains(child)) {
-                return Err(ErrorCode::NodeExists);
-            }
+        if !self.nodes.contains_key(parent_key.as_str()) {
+            return Err(ErrorCode::NoNode);
+        }
+        // The node map answers membership in O(1); the parent's child set
+        // would scan every child.
+        if self.nodes.contains_key(path) {
+            return Err(ErrorCode::NodeExists);
         }
         let acl_index = self.acl_cache.acquire(acl);
         let parent = self
@@ -469,7 +468,7 @@ impl DataTree {
         parent
             .children
             .get_or_insert_with(|| Box::new(JavaHashSet::with_java_capacity(8)))
-            .insert(child);
+            .insert_new(child);
         let stored = data.as_deref().map(Box::from);
         let node = Node::new(stored, acl_index, new_stat(zxid, time, owner));
         let stat = node.client_stat(self.extended_types_enabled);
@@ -840,7 +839,7 @@ impl TreeRestore {
         parent
             .children
             .get_or_insert_with(|| Box::new(JavaHashSet::with_java_capacity(8)))
-            .insert(child);
+            .insert_new(child);
         let owner = stat.ephemeral_owner;
         t.approximate_data_size += node_size(path, &data);
         t.nodes.insert(path.into(), Node::new(data, acl, stat));

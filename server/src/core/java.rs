@@ -103,12 +103,19 @@ impl JavaHashSet {
         if self.contains(s) {
             return false;
         }
+        self.insert_new(s);
+        true
+    }
+
+    /// Adds `s`, which the caller knows is not a member (the data tree knows
+    /// from its node map in O(1); `insert` would scan every member).
+    pub fn insert_new(&mut self, s: &str) {
+        debug_assert!(!self.contains(s), "{s} is already a member");
         self.items.push(s.into());
         // HashMap resizes when the size exceeds 0.75 × capacity.
         while self.items.len() * 4 > (3usize << self.capacity_log2) {
             self.capacity_log2 += 1;
         }
-        true
     }
 
     /// Removes `s`; false if it was not there.
