@@ -6,7 +6,8 @@
 #   4. kazoo 2.11.0's own suite against our server   (tests/compat/run-kazoo.sh)
 #   5. zkCli.sh walkthrough, reference vs ours        (tests/compat/run-zkcli.sh)
 #   6. the client library's integration tests against our server
-#   7. lint: cargo fmt --check, cargo clippy --all-targets -D warnings
+#   7. lint: cargo fmt --check, cargo clippy --all-targets -D warnings, and
+#      every criterion bench run once in test mode (so none can rot)
 # Every part runs even if an earlier one failed (4 and 5 need step 2's
 # binary). Servers it starts are stopped on exit, by their pid files.
 # Exit status: 0 only if every part passed. Ends with one summary line per
@@ -222,14 +223,15 @@ fi
 
 # ---- 7. lint ----------------------------------------------------------------------------
 if skipped lint; then
-    record "lint (fmt, clippy)" SKIPPED
+    record "lint (fmt, clippy, benches)" SKIPPED
 else
-    banner "cargo fmt --check; cargo clippy --all-targets -D warnings"
+    banner "cargo fmt --check; cargo clippy --all-targets -D warnings; cargo bench -- --test"
     t=$(date +%s)
-    if cargo fmt --all -- --check && cargo clippy --workspace --all-targets --release -- -D warnings; then
-        record "lint (fmt, clippy)" PASS "$(elapsed "$t")"
+    if cargo fmt --all -- --check && cargo clippy --workspace --all-targets --release -- -D warnings \
+        && cargo bench --workspace -- --test; then
+        record "lint (fmt, clippy, benches)" PASS "$(elapsed "$t")"
     else
-        record "lint (fmt, clippy)" FAIL "$(elapsed "$t")"
+        record "lint (fmt, clippy, benches)" FAIL "$(elapsed "$t")"
     fi
 fi
 
