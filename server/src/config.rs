@@ -103,6 +103,17 @@ pub struct Config {
     pub prealloc_size_kb: u64,
     /// `fsync.warningthresholdms`: warn when one fsync takes longer.
     pub fsync_warning_threshold_ms: u64,
+    /// `snapCount`: roughly how many txns go into one log file before it
+    /// rolls and a snapshot is taken (randomized between half and all of
+    /// it, as ZooKeeper does). At least 2.
+    pub snap_count: u64,
+    /// `snapSizeLimitInKb`: the same, by log bytes; 0 disables it.
+    pub snap_size_limit_kb: u64,
+    /// `autopurge.snapRetainCount`: snapshots (and the logs they need) kept
+    /// by the purge task. At least 3.
+    pub autopurge_snap_retain_count: u32,
+    /// `autopurge.purgeInterval`: hours between purges; 0 disables them.
+    pub autopurge_purge_interval_hours: u32,
     /// Keys ZooKeeper knows that we accept but do not act on, as written.
     pub extra: BTreeMap<String, String>,
     /// Messages about keys that were ignored; logged at start-up.
@@ -166,8 +177,6 @@ const KNOWN_IGNORED: &[&str] = &[
     "initLimit",
     "syncLimit",
     "connectToLearnerMasterLimit",
-    "snapCount",
-    "snapSizeLimitInKb",
     "txnLogSizeLimitInKb",
     "secureClientPort",
     "secureClientPortAddress",
@@ -375,6 +384,10 @@ fn is_acted_on(key: &str) -> bool {
             | "forceSync"
             | "preAllocSize"
             | "fsync.warningthresholdms"
+            | "snapCount"
+            | "snapSizeLimitInKb"
+            | "autopurge.snapRetainCount"
+            | "autopurge.purgeInterval"
     )
 }
 
@@ -413,6 +426,10 @@ struct Builder {
     force_sync: Option<bool>,
     prealloc_size_kb: Option<u64>,
     fsync_warning_threshold_ms: Option<u64>,
+    snap_count: Option<u64>,
+    snap_size_limit_kb: Option<u64>,
+    autopurge_snap_retain_count: Option<u32>,
+    autopurge_purge_interval_hours: Option<u32>,
     extra: BTreeMap<String, String>,
     warnings: Vec<String>,
 }
@@ -503,6 +520,42 @@ impl Builder {
             "fsync.warningthresholdms" => {
                 let n = v.parse::<u64>().ok();
                 self.fsync_warning_threshold_ms = Some(n.ok_or_else(|| bad("a number of ms"))?);
+            }
+            "snapCount" => {
+                let n = v.parse::<i32>().ok();
+                let n = n.ok_or_else(|| bad("a number of txns"))?;
+                if n < 2 {
+                    // ZooKeeper resets it to 2 with a warning.
+                    self.warnings.push(format!(
+                        "line {}: snapCount should be 2 or more; using 2",
+                        e.line
+                    ));
+                }
+                self.snap_count = Some(n.max(2) as u64);
+            }
+            "snapSizeLimitInKb" => {
+                // ZooKeeper reads a long; zero or less disables the size rule.
+                let n = v.parse::<i64>().ok();
+                let n = n.ok_or_else(|| bad("a number of KB (0 or less = no limit)"))?;
+                self.snap_size_limit_kb = Some(n.max(0) as u64);
+            }
+            "autopurge.snapRetainCount" => {
+                let n = v.parse::<i32>().ok();
+                let n = n.ok_or_else(|| bad("a number of snapshots (at least 3)"))?;
+                if n < 3 {
+                    // DatadirCleanupManager keeps at least 3, with a warning.
+                    self.warnings.push(format!(
+                        "line {}: autopurge.snapRetainCount should be 3 or more; using 3",
+                        e.line
+                    ));
+                }
+                self.autopurge_snap_retain_count = Some(n.max(3) as u32);
+            }
+            "autopurge.purgeInterval" => {
+                // Hours; zero or less disables the purge task.
+                let n = v.parse::<i32>().ok();
+                let n = n.ok_or_else(|| bad("a number of hours (0 = never)"))?;
+                self.autopurge_purge_interval_hours = Some(n.max(0) as u32);
             }
             "znode.container.checkIntervalMs" => {
                 let n = v.parse::<i64>().ok().filter(|n| *n > 0);
@@ -612,11 +665,22 @@ impl Builder {
             force_sync: self.force_sync.unwrap_or(true),
             prealloc_size_kb: self.prealloc_size_kb.unwrap_or(65_536),
             fsync_warning_threshold_ms: self.fsync_warning_threshold_ms.unwrap_or(1000),
+            snap_count: self.snap_count.unwrap_or(DEFAULT_SNAP_COUNT),
+            snap_size_limit_kb: self
+                .snap_size_limit_kb
+                .unwrap_or(DEFAULT_SNAP_SIZE_LIMIT_KB),
+            autopurge_snap_retain_count: self.autopurge_snap_retain_count.unwrap_or(3),
+            autopurge_purge_interval_hours: self.autopurge_purge_interval_hours.unwrap_or(0),
             extra: self.extra,
             warnings: self.warnings,
         })
     }
 }
+
+/// ZooKeeper's default `snapCount`.
+pub const DEFAULT_SNAP_COUNT: u64 = 100_000;
+/// ZooKeeper's default `snapSizeLimitInKb` (4 GB).
+pub const DEFAULT_SNAP_SIZE_LIMIT_KB: u64 = 4_194_304;
 
 const PORT: &str = "a port number";
 const BOOL: &str = "true/false or yes/no";
@@ -921,10 +985,7 @@ mod tests {
         assert_eq!(c.super_digest.as_deref(), Some("super:abc"));
         assert_eq!(c.jute_max_buffer_bytes, 4096);
         assert!(!c.extended_types_enabled);
-        assert_eq!(
-            c.extra.get("zookeeper.snapCount").map(String::as_str),
-            Some("10")
-        );
+        assert_eq!(c.snap_count, 10);
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     }
 
@@ -1024,6 +1085,26 @@ mod tests {
     }
 
     #[test]
+    fn snapshot_and_purge_keys() {
+        let c = with("");
+        assert_eq!(c.snap_count, 100_000);
+        assert_eq!(c.snap_size_limit_kb, 4_194_304);
+        assert_eq!(c.autopurge_snap_retain_count, 3);
+        assert_eq!(c.autopurge_purge_interval_hours, 0);
+        // ZooKeeper's floors: snapCount 2, snapRetainCount 3, each with a warning.
+        let c = with("snapCount=1\nautopurge.snapRetainCount=1\nsnapSizeLimitInKb=-1");
+        assert_eq!(c.snap_count, 2);
+        assert_eq!(c.autopurge_snap_retain_count, 3);
+        assert_eq!(c.snap_size_limit_kb, 0);
+        assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+        let e = parse_err("dataDir=/d\nclientPort=1\nautopurge.purgeInterval=soon\n");
+        assert!(
+            e.contains("zoo.cfg:3") && e.contains("autopurge.purgeInterval"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn known_and_unknown_keys() {
         let c = with(
             "initLimit=10\nsyncLimit=5\nserver.1=localhost:2888:3888\nautopurge.purgeInterval=1\n\
@@ -1034,17 +1115,18 @@ mod tests {
             "initLimit",
             "syncLimit",
             "server.1",
-            "autopurge.purgeInterval",
             "metricsProvider.httpPort",
             "secureClientPort",
             "standaloneEnabled",
-            "snapCount",
         ] {
             assert!(c.extra.contains_key(key), "{key} missing from extra");
         }
-        // The txn log's keys are acted on, not just kept.
+        // The storage keys are acted on, not just kept.
         assert!(!c.force_sync);
         assert_eq!(c.prealloc_size_kb, 100);
+        assert_eq!(c.snap_count, 1000);
+        assert_eq!(c.autopurge_purge_interval_hours, 1);
+        assert!(!c.extra.contains_key("snapCount"));
         assert!(!c.extra.contains_key("forceSync"));
         assert_eq!(c.extra["server.1"], "localhost:2888:3888");
         assert!(!c.extra.contains_key("frobnicate"));

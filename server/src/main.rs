@@ -184,7 +184,11 @@ fn recover(
 
 /// Starts the group-commit thread; its progress reaches the runner through
 /// a `watch` channel.
-fn start_log(config: &Config, log_dir: PathBuf) -> std::io::Result<runner::Durability> {
+fn start_log(
+    config: &Config,
+    log_dir: PathBuf,
+    snap_dir: PathBuf,
+) -> std::io::Result<runner::Durability> {
     let mut log_config = storage::LogConfig::new(log_dir);
     log_config.force_sync = config.force_sync;
     log_config.prealloc_bytes = config.prealloc_size_kb * 1024;
@@ -199,7 +203,46 @@ fn start_log(config: &Config, log_dir: PathBuf) -> std::io::Result<runner::Durab
     Ok(runner::Durability::Log {
         txns: handle.tx,
         state: state_rx,
+        snap_dir,
     })
+}
+
+/// The purge task (`autopurge.purgeInterval` hours, 0 = off): keeps the
+/// newest `autopurge.snapRetainCount` snapshots and the logs they need, as
+/// ZooKeeper's `DatadirCleanupManager` does, first at start-up and then
+/// every interval, on its own thread.
+fn start_autopurge(config: &Config, snap_dir: &std::path::Path, log_dir: &std::path::Path) {
+    let count = config.autopurge_snap_retain_count as usize;
+    let hours = config.autopurge_purge_interval_hours;
+    tracing::info!("autopurge.snapRetainCount set to {count}");
+    tracing::info!("autopurge.purgeInterval set to {hours}");
+    if hours == 0 {
+        tracing::info!("Purge task is not scheduled.");
+        return;
+    }
+    let mut dirs = vec![snap_dir.to_path_buf()];
+    if log_dir != snap_dir {
+        dirs.push(log_dir.to_path_buf());
+    }
+    let interval = Duration::from_secs(u64::from(hours) * 3600);
+    let spawned = std::thread::Builder::new()
+        .name("PurgeTask".to_string())
+        .spawn(move || loop {
+            tracing::info!("Purge task started.");
+            match zk_server::tools::purge::purge_now(&dirs, count) {
+                Ok(removed) => {
+                    for f in &removed {
+                        tracing::info!("Removing file: {}", f.display());
+                    }
+                    tracing::info!("Purge task completed.");
+                }
+                Err(e) => tracing::error!("Error occurred while purging: {e}"),
+            }
+            std::thread::sleep(interval);
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the purge task: {e}");
+    }
 }
 
 async fn serve(config: Config) -> ExitCode {
@@ -220,13 +263,15 @@ async fn serve(config: Config) -> ExitCode {
         eprintln!("zkserver: cannot recover from {}: {e}", snap_dir.display());
         return ExitCode::from(1);
     }
-    let durability = match start_log(&config, log_dir) {
+    let log_dir_for_purge = log_dir.clone();
+    let durability = match start_log(&config, log_dir, snap_dir.clone()) {
         Ok(durability) => durability,
         Err(e) => {
             eprintln!("zkserver: cannot start the txn log: {e}");
             return ExitCode::from(1);
         }
     };
+    start_autopurge(&config, &snap_dir, &log_dir_for_purge);
     let tick = Duration::from_millis(config.runner_tick_ms());
     let runner = runner::spawn(server, tick, durability);
     let port = config.client_port;

@@ -13,12 +13,19 @@
 //!   connection's outbound queue by the capacity its connection chose. A
 //!   connection whose outbound queue is full is closed rather than allowed to
 //!   stall every other client (a client that stops reading is a dead client).
+//! - Snapshots never stall requests: when the log asks for one (it rolled),
+//!   this task serializes the tree a bounded step at a time between inputs
+//!   ([`SnapshotWalk`]) and a thread writes the file. One snapshot at a time;
+//!   a request while one is still being written is skipped, as ZooKeeper's
+//!   "Too busy to snap" does.
 
 use crate::core::txn::Txn;
 use crate::core::{ConnId, Input, Output, Server, ServerStats};
+use crate::storage::fuzzy_snapshot::{SnapshotChunk, SnapshotWalk, SnapshotWriter};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -93,10 +100,13 @@ pub fn wall_clock_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// What the txn log reports: the newest durable zxid, or why it stopped.
+/// What the txn log reports: the newest durable zxid, how many times it has
+/// asked for a snapshot (it counts up each time the log rolls), or why it
+/// stopped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogState {
     pub persisted_zxid: i64,
+    pub snapshots_due: u64,
     pub failed: Option<String>,
 }
 
@@ -104,11 +114,80 @@ pub struct LogState {
 pub enum Durability {
     /// No txn log: a txn is durable as soon as it is prepared (tests only).
     Memory,
-    /// The txn log: txns go to `txns`; progress comes back on `state`.
+    /// The txn log: txns go to `txns`; progress comes back on `state`;
+    /// snapshots it asks for go to `snap_dir`.
     Log {
         txns: mpsc::Sender<Txn>,
         state: watch::Receiver<LogState>,
+        snap_dir: PathBuf,
     },
+}
+
+/// The snapshot in progress, if any.
+#[derive(Default)]
+struct Snapshotting {
+    /// Nodes still being serialized: the walk and its writer.
+    walk: Option<(SnapshotWalk, SnapshotWriter)>,
+    /// A writer that has all its nodes and is finishing the file.
+    finishing: Option<SnapshotWriter>,
+    /// The `snapshots_due` count already acted on.
+    seen_due: u64,
+}
+
+impl Snapshotting {
+    /// Starts a snapshot if the log asked for one since the last call.
+    fn start_if_due(&mut self, server: &Server, due: u64, dir: &std::path::Path) {
+        if due <= self.seen_due {
+            return;
+        }
+        self.seen_due = due;
+        if self.finishing.as_ref().is_some_and(|w| w.is_finished()) {
+            self.finishing = None;
+        }
+        if self.walk.is_some() || self.finishing.is_some() {
+            tracing::warn!("Too busy to snap, skipping");
+            return;
+        }
+        let walk = SnapshotWalk::start(server.tree(), server.session_timeouts());
+        tracing::info!("Creating new snapshot 0x{:x}", walk.zxid());
+        match SnapshotWriter::spawn(dir.to_path_buf(), walk.zxid()) {
+            Ok(writer) => self.walk = Some((walk, writer)),
+            Err(e) => tracing::error!("cannot start the snapshot thread: {e}"),
+        }
+    }
+
+    /// Serializes one bounded step if the writer has room for it; hands the
+    /// writer the head once every node is out.
+    fn step(&mut self, server: &Server) {
+        let Some((walk, writer)) = self.walk.as_mut() else {
+            return;
+        };
+        let Ok(permit) = writer.tx.try_reserve() else {
+            return;
+        };
+        if !walk.is_done() {
+            permit.send(SnapshotChunk::Nodes(walk.step(server.tree())));
+            return;
+        }
+        drop(permit);
+        if let Some((walk, writer)) = self.walk.take() {
+            // The queue had room: this cannot fail unless the thread died,
+            // which it logs itself.
+            let _ = writer.tx.try_send(SnapshotChunk::Finish(walk.finish()));
+            self.finishing = Some(writer);
+        }
+    }
+
+    /// Resolves when the writer can take another step's bytes.
+    async fn ready(&self) {
+        match self.walk.as_ref() {
+            Some((_, writer)) => match writer.tx.reserve().await {
+                Ok(_permit) => {}
+                Err(_) => std::future::pending().await,
+            },
+            None => std::future::pending().await,
+        }
+    }
 }
 
 /// Starts the runner task for `server`, ticking every `tick_interval`.
@@ -123,6 +202,7 @@ enum Wake {
     Msg(RunnerMsg),
     Tick,
     Persisted(i64),
+    SnapshotStep,
 }
 
 async fn run(
@@ -135,10 +215,15 @@ async fn run(
     let mut outputs: Vec<Output> = Vec::new();
     let mut ticker = tokio::time::interval(tick_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let (log_tx, mut log_state) = match durability {
-        Durability::Memory => (None, None),
-        Durability::Log { txns, state } => (Some(txns), Some(state)),
+    let (log_tx, mut log_state, snap_dir) = match durability {
+        Durability::Memory => (None, None, None),
+        Durability::Log {
+            txns,
+            state,
+            snap_dir,
+        } => (Some(txns), Some(state), Some(snap_dir)),
     };
+    let mut snapshot = Snapshotting::default();
     loop {
         let wake = tokio::select! {
             biased;
@@ -156,6 +241,9 @@ async fn run(
                 if let Some(why) = st.failed {
                     fatal(&format!("the txn log failed: {why}"));
                 }
+                if let Some(dir) = snap_dir.as_deref() {
+                    snapshot.start_if_due(&server, st.snapshots_due, dir);
+                }
                 Wake::Persisted(st.persisted_zxid)
             }
             msg = rx.recv() => match msg {
@@ -163,6 +251,9 @@ async fn run(
                 None => break,
             },
             _ = ticker.tick() => Wake::Tick,
+            // Last: requests come first, but an idle server finishes its
+            // snapshot too.
+            _ = snapshot.ready() => Wake::SnapshotStep,
         };
         let started = Instant::now();
         let now_ms = wall_clock_ms();
@@ -174,8 +265,12 @@ async fn run(
                 server.handle_durable_now(now_ms, input, out)
             }
         };
+        // Under load a step rides along with every input; idle, the
+        // SnapshotStep wake-up drives it.
+        snapshot.step(&server);
         let msg = match wake {
             Wake::Tick => None,
+            Wake::SnapshotStep => continue,
             Wake::Persisted(zxid) => {
                 step(&mut server, Input::Persisted { zxid }, &mut outputs);
                 deliver(

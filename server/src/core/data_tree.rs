@@ -387,8 +387,36 @@ impl DataTree {
         };
         if let Err(e) = res {
             rc.err = e.code();
+            if type_ == OpCode::Create.code() && e == ErrorCode::NodeExists {
+                if let TxnBody::Create(t) = body {
+                    self.fix_parent_after_replayed_create(&t.path, t.parent_c_version, zxid);
+                }
+            }
         }
         rc
+    }
+
+    /// A `create` whose node already exists can only be a txn replayed onto
+    /// a fuzzy snapshot that caught the node (ZooKeeper's case: the node was
+    /// deleted with its session and re-created by another after its parent
+    /// was written). The parent's cversion and pzxid then take the txn's
+    /// values if they are newer, as ZooKeeper's `setCversionPzxid` does.
+    fn fix_parent_after_replayed_create(&mut self, path: &str, parent_cversion: i32, zxid: i64) {
+        let Some((parent_key, _)) = path::split(path) else {
+            return;
+        };
+        let Some(parent) = self.nodes.get_mut(parent_key) else {
+            return;
+        };
+        let cversion = if parent_cversion == -1 {
+            parent.stat.cversion.wrapping_add(1)
+        } else {
+            parent_cversion
+        };
+        if cversion > parent.stat.cversion {
+            parent.stat.cversion = cversion;
+            parent.stat.pzxid = zxid;
+        }
     }
 
     fn apply_multi(
@@ -865,5 +893,61 @@ impl TreeRestore {
         }
         t.last_processed_zxid = last_processed_zxid;
         Ok(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jute::txn::{CreateTxn, TxnHeader};
+
+    fn create(type_: OpCode, zxid: i64, path: &str, parent_c_version: i32) -> Txn {
+        Txn {
+            header: TxnHeader {
+                client_id: 1,
+                cxid: 1,
+                zxid,
+                time: 1,
+                type_: type_.code(),
+            },
+            body: TxnBody::Create(CreateTxn {
+                path: path.into(),
+                data: None,
+                acl: Acl::open_unsafe(),
+                ephemeral: false,
+                parent_c_version,
+            }),
+        }
+    }
+
+    /// A replayed `create` of a node a fuzzy snapshot already holds moves
+    /// the parent's cversion and pzxid forward (ZooKeeper's
+    /// `setCversionPzxid`), only for the plain `create` type, as there.
+    #[test]
+    fn replayed_create_of_an_existing_node_fixes_the_parent() {
+        let mut tree = DataTree::new(true);
+        let mut triggers = Vec::new();
+        assert_eq!(
+            tree.apply(&create(OpCode::Create, 5, "/p", 1), &mut triggers)
+                .err,
+            0
+        );
+        assert_eq!(
+            tree.apply(&create(OpCode::Create, 6, "/p/c", 1), &mut triggers)
+                .err,
+            0
+        );
+        let rc = tree.apply(&create(OpCode::Create, 9, "/p/c", 4), &mut triggers);
+        assert_eq!(rc.err, ErrorCode::NodeExists.code());
+        let p = tree.get("/p").expect("parent");
+        assert_eq!((p.stat.cversion, p.stat.pzxid), (4, 9));
+        // An older cversion changes nothing.
+        tree.apply(&create(OpCode::Create, 10, "/p/c", 2), &mut triggers);
+        let p = tree.get("/p").expect("parent");
+        assert_eq!((p.stat.cversion, p.stat.pzxid), (4, 9));
+        // create2 is not adjusted (ZooKeeper checks for `create` only).
+        tree.apply(&create(OpCode::Create2, 11, "/p/c", 7), &mut triggers);
+        let p = tree.get("/p").expect("parent");
+        assert_eq!((p.stat.cversion, p.stat.pzxid), (4, 9));
     }
 }

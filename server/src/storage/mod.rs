@@ -9,7 +9,10 @@
 //! - [`snapshot`]: snapshots in ZooKeeper 3.8's `FileSnap` format —
 //!   [`snapshot::write_snapshot`] (atomic), [`snapshot::read_latest_valid`]
 //!   (falls back past corrupt ones).
+//! - [`fuzzy_snapshot`]: snapshots taken while writes go on, a few nodes per
+//!   step of the runner, written by their own thread.
 
+pub mod fuzzy_snapshot;
 pub mod log_thread;
 pub mod snapshot;
 pub mod txn_log;

@@ -208,13 +208,21 @@ fn java_long_map_order<T>(
 }
 
 /// Writes through to `out`, keeping the running Adler-32 of everything written.
-struct SealedWriter<'a, W: Write> {
+pub(crate) struct SealedWriter<'a, W: Write> {
     out: &'a mut W,
     adler: adler2::Adler32,
     stage: BytesMut,
 }
 
-impl<W: Write> SealedWriter<'_, W> {
+impl<'a, W: Write> SealedWriter<'a, W> {
+    pub(crate) fn new(out: &'a mut W) -> Self {
+        SealedWriter {
+            out,
+            adler: adler2::Adler32::new(),
+            stage: BytesMut::with_capacity(STAGE_BYTES + 64 * 1024),
+        }
+    }
+
     fn flush_stage(&mut self) -> io::Result<()> {
         self.adler.write_slice(&self.stage);
         self.out.write_all(&self.stage)?;
@@ -229,6 +237,13 @@ impl<W: Write> SealedWriter<'_, W> {
         Ok(())
     }
 
+    /// Writes bytes already serialized (nodes, as [`put_node`] lays them out).
+    pub(crate) fn write_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.flush_stage()?;
+        self.adler.write_slice(bytes);
+        self.out.write_all(bytes)
+    }
+
     /// Appends the checksum of everything so far and the path "/".
     fn seal(&mut self) -> io::Result<()> {
         self.flush_stage()?;
@@ -237,6 +252,58 @@ impl<W: Write> SealedWriter<'_, W> {
         END_PATH.to_string().write(&mut self.stage);
         self.flush_stage()
     }
+
+    /// The file header, the sessions and the ACL map: everything before the
+    /// nodes. `acls` are (index, list) pairs, any order.
+    pub(crate) fn write_head(
+        &mut self,
+        sessions: &[(i64, i32)],
+        acls: Vec<(i64, &[Acl])>,
+    ) -> io::Result<()> {
+        FileHeader {
+            magic: SNAP_MAGIC,
+            version: SNAP_VERSION,
+            dbid: SNAP_DBID,
+        }
+        .write(&mut self.stage);
+
+        let mut by_id = sessions.to_vec();
+        by_id.sort();
+        let ordered = java_long_map_order(by_id, |s| s.0, true);
+        self.stage.put_i32(ordered.len() as i32);
+        for (id, timeout) in ordered {
+            self.stage.put_i64(id);
+            self.stage.put_i32(timeout);
+            self.maybe_flush()?;
+        }
+
+        let mut acls = acls;
+        acls.sort_by_key(|e| e.0);
+        let entries = java_long_map_order(acls, |e| e.0, false);
+        self.stage.put_i32(entries.len() as i32);
+        for (index, list) in entries {
+            self.stage.put_i64(index);
+            self.stage.put_i32(list.len() as i32);
+            for acl in list {
+                acl.write(&mut self.stage);
+            }
+            self.maybe_flush()?;
+        }
+        Ok(())
+    }
+
+    /// Everything after the nodes: the end marker, the seal, the empty
+    /// digest ZooKeeper writes before it has computed one, its seal. Returns
+    /// the final Adler-32 value.
+    pub(crate) fn write_tail(&mut self) -> io::Result<u32> {
+        put_string(&mut self.stage, END_PATH);
+        self.seal()?;
+        self.stage.put_i64(0);
+        self.stage.put_i32(DIGEST_VERSION);
+        self.stage.put_i64(0);
+        self.seal()?;
+        Ok(self.adler.checksum())
+    }
 }
 
 fn put_string(buf: &mut BytesMut, s: &str) {
@@ -244,7 +311,8 @@ fn put_string(buf: &mut BytesMut, s: &str) {
     buf.put_slice(s.as_bytes());
 }
 
-fn put_node(buf: &mut BytesMut, path: &str, node: &Node) {
+/// One node as a snapshot stores it: path, data, ACL index, `StatPersisted`.
+pub(crate) fn put_node(buf: &mut BytesMut, path: &str, node: &Node) {
     put_string(buf, path);
     match &node.data {
         None => buf.put_i32(-1),
@@ -265,52 +333,19 @@ pub fn serialize_snapshot<W: Write>(
     tree: &DataTree,
     sessions: &[(i64, i32)],
 ) -> io::Result<u32> {
-    let mut w = SealedWriter {
-        out,
-        adler: adler2::Adler32::new(),
-        stage: BytesMut::with_capacity(STAGE_BYTES + 64 * 1024),
-    };
-    FileHeader {
-        magic: SNAP_MAGIC,
-        version: SNAP_VERSION,
-        dbid: SNAP_DBID,
-    }
-    .write(&mut w.stage);
-
-    let mut by_id = sessions.to_vec();
-    by_id.sort();
-    let ordered = java_long_map_order(by_id, |s| s.0, true);
-    w.stage.put_i32(ordered.len() as i32);
-    for (id, timeout) in ordered {
-        w.stage.put_i64(id);
-        w.stage.put_i32(timeout);
-        w.maybe_flush()?;
-    }
-
-    let entries = java_long_map_order(tree.acl_cache.entries(), |e| e.0, false);
-    w.stage.put_i32(entries.len() as i32);
-    for (index, acls, _) in entries {
-        w.stage.put_i64(index);
-        w.stage.put_i32(acls.len() as i32);
-        for acl in acls {
-            acl.write(&mut w.stage);
-        }
-        w.maybe_flush()?;
-    }
-
+    let mut w = SealedWriter::new(out);
+    let acls = tree
+        .acl_cache
+        .entries()
+        .into_iter()
+        .map(|(index, list, _)| (index, list))
+        .collect();
+    w.write_head(sessions, acls)?;
     tree.try_for_each_node_preorder(|path, node| {
         put_node(&mut w.stage, path, node);
         w.maybe_flush()
     })?;
-    put_string(&mut w.stage, END_PATH);
-    w.seal()?;
-
-    // The empty digest, as ZooKeeper writes before it has one.
-    w.stage.put_i64(0);
-    w.stage.put_i32(DIGEST_VERSION);
-    w.stage.put_i64(0);
-    w.seal()?;
-    Ok(w.adler.checksum())
+    w.write_tail()
 }
 
 fn with_path(path: &Path, e: io::Error) -> io::Error {
@@ -327,6 +362,18 @@ pub fn write_snapshot(
     tree: &DataTree,
     sessions: &[(i64, i32)],
 ) -> io::Result<PathBuf> {
+    write_snapshot_with(dir, zxid, |out| {
+        serialize_snapshot(out, tree, sessions).map(|_| ())
+    })
+}
+
+/// The atomic part of [`write_snapshot`]: `fill` writes the whole stream to
+/// the temporary file, which is then fsynced and renamed into place.
+pub(crate) fn write_snapshot_with(
+    dir: &Path,
+    zxid: i64,
+    fill: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
+) -> io::Result<PathBuf> {
     fs::create_dir_all(dir).map_err(|e| with_path(dir, e))?;
     let name = snapshot_file_name(zxid);
     let path = dir.join(&name);
@@ -334,7 +381,7 @@ pub fn write_snapshot(
     let written = (|| {
         let file = File::create(&tmp)?;
         let mut out = BufWriter::with_capacity(STAGE_BYTES, file);
-        serialize_snapshot(&mut out, tree, sessions)?;
+        fill(&mut out)?;
         let file = out.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()
     })();

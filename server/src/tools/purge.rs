@@ -186,6 +186,22 @@ pub fn plan(dirs: &[PathBuf], count: usize) -> io::Result<Plan> {
     })
 }
 
+/// The purge the server runs every `autopurge.purgeInterval` hours
+/// (ZooKeeper's `DatadirCleanupManager`): deletes what [`plan`] says over the
+/// version-2 directories `dirs`, keeping `count` snapshots. Returns the
+/// files removed; one that cannot be removed is logged and skipped.
+pub fn purge_now(dirs: &[PathBuf], count: usize) -> io::Result<Vec<PathBuf>> {
+    let plan = plan(dirs, count.max(MIN_COUNT))?;
+    let mut removed = Vec::new();
+    for f in plan.delete {
+        match fs::remove_file(&f.path) {
+            Ok(()) => removed.push(f.path),
+            Err(e) => tracing::warn!("autopurge: cannot remove {}: {e}", f.path.display()),
+        }
+    }
+    Ok(removed)
+}
+
 /// The version-2 directory of a data dir.
 fn version2(dir: &Path) -> io::Result<PathBuf> {
     let v2 = dir.join("version-2");
