@@ -146,6 +146,12 @@ fn recover(
     now_ms: i64,
 ) -> Result<(), Box<dyn std::error::Error>> {
     use storage::snapshot;
+    for stale in snapshot::remove_stale_temp_files(snap_dir)? {
+        tracing::info!(
+            "removed {}, left by a snapshot a stop interrupted",
+            stale.display()
+        );
+    }
     if let Some(snap) = snapshot::read_latest_valid(snap_dir, config.extended_types_enabled)? {
         tracing::info!(
             "loaded snapshot 0x{:x} ({} znodes, {} sessions)",

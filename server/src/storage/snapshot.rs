@@ -136,6 +136,31 @@ pub fn snapshot_files(dir: &Path) -> io::Result<Vec<(i64, PathBuf)>> {
     Ok(scan(dir)?.0)
 }
 
+/// Removes what an interrupted snapshot left in `dir`: files named
+/// `tmp.snapshot.*` (the file being written, and the node spool of a fuzzy
+/// snapshot). Only a crash leaves them; nothing reads them. Returns the
+/// files removed.
+pub fn remove_stale_temp_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut removed = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let stale = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(&format!("{TEMP_PREFIX}snapshot.")));
+        if stale && entry.file_type()?.is_file() {
+            fs::remove_file(entry.path())?;
+            removed.push(entry.path());
+        }
+    }
+    Ok(removed)
+}
+
 /// A snapshot read back.
 #[derive(Debug)]
 pub struct SnapshotData {
