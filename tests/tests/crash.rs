@@ -484,12 +484,17 @@ fn log_tail(path: &Path, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// A small `snapCount`, so the log rolls and fuzzy snapshots are being
+/// written while the kill comes: recovery must cope with a snapshot cut
+/// short and a log that has just rolled.
+const CRASH_SNAP_COUNT: u64 = 400;
+
 /// Writes `root/<name>.cfg` for a server on `port` with dataDir `root/data`.
 fn write_cfg(root: &Path, name: &str, port: u16) -> Result<PathBuf, String> {
     let cfg = format!(
         "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
          maxClientCnxns=0\n4lw.commands.whitelist=*\nadmin.enableServer=false\n\
-         forceSync=yes\npreAllocSize=1024\n",
+         forceSync=yes\npreAllocSize=1024\nsnapCount={CRASH_SNAP_COUNT}\n",
         root.join("data").display()
     );
     let path = root.join(format!("{name}.cfg"));

@@ -205,13 +205,18 @@ fn start_server(kind: Kind, root: &Path, name: &str) -> Result<Server, String> {
     Err(last_err)
 }
 
+/// Small enough that both servers roll their logs and take fuzzy snapshots
+/// while the workload runs (it writes a few hundred txns), so each reads
+/// the other's rolled logs and snapshots taken under load.
+const SNAP_COUNT: u32 = 60;
+
 fn start_once(kind: Kind, root: &Path, name: &str, port: u16) -> Result<Server, (String, bool)> {
     let fail = |e: String| (e, false);
     let cfg_path = root.join(format!("{name}.cfg"));
     let mut cfg = format!(
         "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={port}\n\
          clientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\n\
-         admin.enableServer=false\n",
+         admin.enableServer=false\nsnapCount={SNAP_COUNT}\n",
         root.join("data").display()
     );
     if kind == Kind::Ours {
