@@ -199,12 +199,15 @@ fn start_log(
     log_config.force_sync = config.force_sync;
     log_config.prealloc_bytes = config.prealloc_size_kb * 1024;
     log_config.fsync_warning_threshold_ms = config.fsync_warning_threshold_ms;
+    log_config.snap_count = config.snap_count;
+    log_config.snap_size_limit_bytes = config.snap_size_limit_kb.saturating_mul(1024);
     let (state_tx, state_rx) = tokio::sync::watch::channel(runner::LogState::default());
     let handle = storage::spawn_log_thread(log_config, move |event| match event {
         storage::LogEvent::Persisted { zxid } => {
             state_tx.send_modify(|s| s.persisted_zxid = zxid);
         }
         storage::LogEvent::Failed { why } => state_tx.send_modify(|s| s.failed = Some(why)),
+        storage::LogEvent::Rolled { .. } => state_tx.send_modify(|s| s.snapshots_due += 1),
     })?;
     Ok(runner::Durability::Log {
         txns: handle.tx,

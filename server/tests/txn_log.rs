@@ -777,11 +777,78 @@ fn reads_a_reference_log_with_digests() {
 
 fn config(dir: PathBuf, batch: usize) -> LogConfig {
     LogConfig {
-        dir,
-        force_sync: true,
         prealloc_bytes: 64 * 1024,
         fsync_warning_threshold_ms: 1000,
         batch_max_txns: batch,
+        ..LogConfig::new(dir)
+    }
+}
+
+/// With `snapCount` 10 the log rolls after 6 to 10 txns (ZooKeeper's
+/// randomized `snapCount / 2 + [0, snapCount / 2)` rule), announcing each
+/// roll after the batch's `Persisted`; each file is named after its first
+/// txn and together they replay every txn once. The size rule rolls too.
+#[test]
+fn log_thread_rolls_as_snapcount_says() {
+    for (snap_count, size_limit) in [(10, 0), (1_000_000, 4096)] {
+        let tmp = TempDir::new("roll");
+        let (ev_tx, ev_rx) = std_mpsc::channel();
+        let cfg = LogConfig {
+            snap_count,
+            snap_size_limit_bytes: size_limit,
+            roll_seed: Some(42),
+            ..config(tmp.v2(), 1)
+        };
+        let handle = spawn_log_thread(cfg, move |e| ev_tx.send(e).unwrap()).unwrap();
+        let txns = creates(1, 200);
+        let mut events = Vec::new();
+        for t in &txns {
+            handle.tx.blocking_send(t.clone()).unwrap();
+            // One txn per batch: wait for its events before the next.
+            loop {
+                let e = ev_rx.recv_timeout(WAIT).unwrap();
+                let persisted = matches!(e, LogEvent::Persisted { .. });
+                events.push(e);
+                if persisted {
+                    break;
+                }
+            }
+        }
+        drop(handle);
+        while let Ok(e) = ev_rx.recv_timeout(Duration::from_millis(200)) {
+            events.push(e);
+        }
+        let rolls: Vec<i64> = events
+            .iter()
+            .filter_map(|e| match e {
+                LogEvent::Rolled { zxid } => Some(*zxid),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            rolls.len() >= 3,
+            "{snap_count}/{size_limit}: rolls {rolls:?}"
+        );
+        // Each Rolled follows the Persisted of the same zxid.
+        for w in events.windows(2) {
+            if let LogEvent::Rolled { zxid } = w[1] {
+                assert_eq!(w[0], LogEvent::Persisted { zxid });
+            }
+        }
+        let files = zk_server::storage::txn_log::log_files(&tmp.v2()).unwrap();
+        let mut expected_first = vec![1];
+        expected_first.extend(rolls.iter().map(|z| z + 1).filter(|z| *z <= 200));
+        let names: Vec<i64> = files.iter().map(|f| f.0).collect();
+        assert_eq!(names, expected_first);
+        if size_limit == 0 {
+            let mut bounds = vec![0];
+            bounds.extend(&rolls);
+            for w in bounds.windows(2) {
+                let n = w[1] - w[0];
+                assert!((6..=10).contains(&n), "{n} txns in a file: rolls {rolls:?}");
+            }
+        }
+        assert_eq!(read_logs(&tmp.v2(), 0).unwrap().txns, txns);
     }
 }
 

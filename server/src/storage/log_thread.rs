@@ -16,6 +16,10 @@ pub const LOG_QUEUE_CAPACITY: usize = 4096;
 pub const DEFAULT_FSYNC_WARNING_THRESHOLD_MS: u64 = 1000;
 /// ZooKeeper's default `zookeeper.maxBatchSize` (txns per flush).
 pub const DEFAULT_BATCH_MAX_TXNS: usize = 1000;
+/// ZooKeeper's default `snapCount`.
+pub const DEFAULT_SNAP_COUNT: u64 = 100_000;
+/// ZooKeeper's default `snapSizeLimitInKb` (4 GB), in bytes.
+pub const DEFAULT_SNAP_SIZE_LIMIT_BYTES: u64 = 4_194_304 * 1024;
 /// The log thread's name, as it appears in logs.
 pub const LOG_THREAD_NAME: &str = "SyncThread";
 
@@ -32,6 +36,14 @@ pub struct LogConfig {
     pub fsync_warning_threshold_ms: u64,
     /// The most txns written per commit.
     pub batch_max_txns: usize,
+    /// `snapCount`: the log rolls (and asks for a snapshot) after more than
+    /// `snap_count / 2 + r` txns, `r` uniform in `[0, snap_count / 2)`.
+    pub snap_count: u64,
+    /// `snapSizeLimitInKb` in bytes: the same rule by bytes written to the
+    /// current file; 0 disables it.
+    pub snap_size_limit_bytes: u64,
+    /// Seed of the randomized thresholds (`None`: from the clock).
+    pub roll_seed: Option<u64>,
 }
 
 impl LogConfig {
@@ -43,6 +55,9 @@ impl LogConfig {
             prealloc_bytes: DEFAULT_PREALLOC_BYTES,
             fsync_warning_threshold_ms: DEFAULT_FSYNC_WARNING_THRESHOLD_MS,
             batch_max_txns: DEFAULT_BATCH_MAX_TXNS,
+            snap_count: DEFAULT_SNAP_COUNT,
+            snap_size_limit_bytes: DEFAULT_SNAP_SIZE_LIMIT_BYTES,
+            roll_seed: None,
         }
     }
 }
@@ -54,6 +69,57 @@ pub enum LogEvent {
     Persisted { zxid: i64 },
     /// Writing failed; the thread has stopped and persists nothing more.
     Failed { why: String },
+    /// The log rolled after `zxid` (the next txn opens a new file): a
+    /// snapshot is due. Comes after the `Persisted` of the same batch.
+    Rolled { zxid: i64 },
+}
+
+/// ZooKeeper's `SyncRequestProcessor.shouldSnapshot`: randomized thresholds
+/// so that the members of an ensemble do not all snapshot at once.
+struct RollRule {
+    snap_count: u64,
+    size_limit: u64,
+    rand_roll: u64,
+    rand_size: u64,
+    rng: crate::core::java::JavaRandom,
+}
+
+impl RollRule {
+    fn new(config: &LogConfig) -> RollRule {
+        let seed = config.roll_seed.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+        });
+        let mut rule = RollRule {
+            snap_count: config.snap_count.max(2),
+            size_limit: config.snap_size_limit_bytes,
+            rand_roll: 0,
+            rand_size: 0,
+            rng: crate::core::java::JavaRandom::new(seed as i64),
+        };
+        rule.reset();
+        rule
+    }
+
+    fn below(&mut self, bound: u64) -> u64 {
+        if bound == 0 {
+            0
+        } else {
+            u64::from(self.rng.next_int() as u32) % bound
+        }
+    }
+
+    /// Draws new thresholds (after each roll).
+    fn reset(&mut self) {
+        self.rand_roll = self.below(self.snap_count / 2);
+        self.rand_size = self.below(self.size_limit / 2);
+    }
+
+    fn due(&self, txns: u64, bytes: u64) -> bool {
+        txns > self.snap_count / 2 + self.rand_roll
+            || (self.size_limit > 0 && bytes > self.size_limit / 2 + self.rand_size)
+    }
 }
 
 /// The sending side of the log thread's queue. The thread exits once every
@@ -86,6 +152,8 @@ fn run(config: LogConfig, mut rx: mpsc::Receiver<Txn>, mut on_event: impl FnMut(
     let batch_max = config.batch_max_txns.max(1);
     let threshold = Duration::from_millis(config.fsync_warning_threshold_ms);
     let mut writer: Option<TxnLogWriter> = None;
+    let mut rule = RollRule::new(&config);
+    let mut txns_in_file: u64 = 0;
     let mut batch: Vec<Txn> = Vec::with_capacity(batch_max.min(LOG_QUEUE_CAPACITY));
     while let Some(first) = rx.blocking_recv() {
         batch.clear();
@@ -110,6 +178,16 @@ fn run(config: LogConfig, mut rx: mpsc::Receiver<Txn>, mut on_event: impl FnMut(
                 }
                 let zxid = batch.last().expect("non-empty batch").header.zxid;
                 on_event(LogEvent::Persisted { zxid });
+                txns_in_file += batch.len() as u64;
+                let bytes = writer.as_ref().map_or(0, TxnLogWriter::written_bytes);
+                if rule.due(txns_in_file, bytes) {
+                    // The file keeps its preallocated zero tail; the next
+                    // batch opens log.<its first zxid>.
+                    writer = None;
+                    txns_in_file = 0;
+                    rule.reset();
+                    on_event(LogEvent::Rolled { zxid });
+                }
             }
             Err(e) => {
                 let file = writer.as_ref().map_or_else(
