@@ -146,6 +146,14 @@ impl JavaHashSet {
 
     /// Members in Java's iteration order.
     pub fn java_order(&self) -> Vec<String> {
+        self.java_order_refs()
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// [`java_order`](Self::java_order) without copying the names.
+    pub fn java_order_refs(&self) -> Vec<&str> {
         let mask = (1u32 << self.capacity_log2) - 1;
         let mut keyed: Vec<(u32, &str)> = self
             .items
@@ -157,7 +165,7 @@ impl JavaHashSet {
             .collect();
         // Stable: ties keep insertion order, as a bucket's chain does.
         keyed.sort_by_key(|(bucket, _)| *bucket);
-        keyed.into_iter().map(|(_, s)| s.to_string()).collect()
+        keyed.into_iter().map(|(_, s)| s).collect()
     }
 }
 

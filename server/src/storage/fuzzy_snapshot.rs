@@ -122,7 +122,7 @@ impl SnapshotWalk {
                     .or_insert_with(|| tree.acl_cache.get(node.acl));
             }
             if let Some(children) = &node.children {
-                for child in children.java_order().into_iter().rev() {
+                for child in children.java_order_refs().into_iter().rev() {
                     self.stack.push(format!("{path}/{child}"));
                 }
             }
