@@ -6,8 +6,8 @@
 //! Invariants:
 //! - Completion never blocks the terminal for more than `COMPLETE_TIMEOUT`;
 //!   a failing lookup completes nothing.
-//! - Events reach the terminal through rustyline's external printer, so a
-//!   watch firing while the user types is shown above the prompt.
+//! - Events are printed as they arrive, also while the prompt waits for
+//!   input (a watch firing while idle is shown at once).
 //! - The history file is written after every command, so a killed shell
 //!   keeps what it ran.
 
@@ -21,7 +21,7 @@ use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::history::FileHistory;
 use rustyline::validate::Validator;
-use rustyline::{Context, Editor, ExternalPrinter, Helper};
+use rustyline::{Context, Editor, Helper};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -108,15 +108,6 @@ impl Highlighter for ZkHelper {}
 impl Validator for ZkHelper {}
 impl Helper for ZkHelper {}
 
-struct TermPrinter(Mutex<Box<dyn ExternalPrinter + Send>>);
-
-impl Printer for TermPrinter {
-    fn print(&self, text: String) {
-        // If the terminal is gone there is nobody to tell.
-        let _ = self.0.lock().print(text + "\n");
-    }
-}
-
 fn history_path() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("ZKCLI_HISTORY") {
         return Some(PathBuf::from(p));
@@ -147,10 +138,10 @@ pub fn interactive(rt: &tokio::runtime::Runtime, opts: Options) -> i32 {
         // A missing history file is the normal first run.
         let _ = rl.load_history(h);
     }
-    let printer: Arc<dyn Printer> = match rl.create_external_printer() {
-        Ok(p) => Arc::new(TermPrinter(Mutex::new(Box::new(p)))),
-        Err(_) => Arc::new(crate::shell::StdoutPrinter),
-    };
+    // Events go straight to the terminal, as zkCli.sh's do. Not through
+    // rustyline's external printer: with it, keys typed or pasted faster
+    // than one per poll stay unprocessed until the next key arrives.
+    let printer: Arc<dyn Printer> = Arc::new(crate::shell::StdoutPrinter);
     let mut shell = Shell::new(opts, printer);
     let banner = ["Welcome to ZooKeeper!", "JLine support is enabled"];
     if let Err(e) = rt.block_on(open(&mut shell, &banner)) {
