@@ -148,36 +148,26 @@ async fn overlap(zk: &Client, path: &str) -> Result<Option<String>, ZkError> {
     Ok(None)
 }
 
-/// Warnings when a new limit is already below what the subtree holds.
-async fn below_usage(
-    zk: &Client,
-    path: &str,
-    limits: &[(char, i64)],
-) -> Result<Vec<String>, ZkError> {
+/// Warnings when a new limit is already below what the subtree holds, as
+/// the server counted it into the stats node (zkCli.sh reads the same).
+fn below_usage(stats: &str, limits: &[(char, i64)]) -> Vec<String> {
+    let usage = Limits::parse(stats);
     let mut out = Vec::new();
     for (opt, v) in limits {
-        if matches!(opt, 'n' | 'N') {
-            let count = i64::from(zk.get_all_children_number(path).await?) + 1;
-            if *v < count {
-                out.push(format!(
-                    "[Warning]: the count quota you create is less than the existing count:{count}"
-                ));
-            }
-        } else {
-            let mut bytes = 0i64;
-            for node in subtree(zk, path).await? {
-                if let Some(s) = zk.exists(&node, false).await? {
-                    bytes += i64::from(s.data_length);
-                }
-            }
-            if *v < bytes {
-                out.push(format!(
-                    "[Warning]: the bytes quota you create is less than the existing bytes:{bytes}"
-                ));
-            }
+        if matches!(opt, 'n' | 'N') && *v < usage.count {
+            out.push(format!(
+                "[Warning]: the count quota you create is less than the existing count:{}",
+                usage.count
+            ));
+        }
+        if matches!(opt, 'b' | 'B') && *v < usage.bytes {
+            out.push(format!(
+                "[Warning]: the bytes quota you create is less than the existing bytes:{}",
+                usage.bytes
+            ));
         }
     }
-    Ok(out)
+    out
 }
 
 pub async fn setquota(sh: &mut Shell, words: &[String]) -> Result<Reply, CmdError> {
@@ -218,7 +208,6 @@ pub async fn setquota(sh: &mut Shell, words: &[String]) -> Result<Reply, CmdErro
             return Err(CmdError::msg(why, Status::ZkError));
         }
     }
-    let warnings = below_usage(zk, path, &given).await.map_err(&err)?;
     let mut limits = existing
         .as_deref()
         .map(Limits::parse)
@@ -245,6 +234,9 @@ pub async fn setquota(sh: &mut Shell, words: &[String]) -> Result<Reply, CmdErro
                 .map_err(&err)?;
         }
     }
+    let stats_path = format!("{}/{STATS}", quota_path(path));
+    let stats = read_text(zk, &stats_path).await.map_err(&err)?;
+    let warnings = below_usage(stats.as_deref().unwrap_or_default(), &given);
     Ok(Reply::new(
         warnings,
         json!({"path": path, "quota": limits.to_string()}),

@@ -173,6 +173,9 @@ pub fn show(json: bool, result: &Result<Reply, CmdError>) -> Status {
     }
 }
 
+/// Pause between connection attempts at start-up.
+const RETRY_PAUSE: Duration = Duration::from_millis(250);
+
 /// Connects, printing zkCli's banner lines (none in JSON mode).
 pub async fn open(shell: &mut Shell, banner: &[&str]) -> Result<(), CmdError> {
     let server = shell.opts.server.clone();
@@ -182,7 +185,17 @@ pub async fn open(shell: &mut Shell, banner: &[&str]) -> Result<(), CmdError> {
             println!("{line}");
         }
     }
-    shell.connect(&server).await.map_err(|e| {
+    // zkCli.sh keeps trying while a server starts up; retry until the
+    // timeout (bounded: one attempt per RETRY_PAUSE at most).
+    let deadline = tokio::time::Instant::now() + shell.opts.timeout;
+    let mut result = shell.connect(&server).await;
+    while matches!(result, Err(zk_client::ZkError::ConnectFailed(_)))
+        && tokio::time::Instant::now() + RETRY_PAUSE < deadline
+    {
+        tokio::time::sleep(RETRY_PAUSE).await;
+        result = shell.connect(&server).await;
+    }
+    result.map_err(|e| {
         CmdError::Msg(
             vec![
                 output::keeper_message(&zk_client::ZkError::ConnectionLoss, Some("/")),

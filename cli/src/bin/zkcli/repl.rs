@@ -170,6 +170,9 @@ pub fn interactive(rt: &tokio::runtime::Runtime, opts: Options) -> i32 {
         *shared.lock() = shell.client.clone();
     }
     if !shell.quit {
+        shell
+            .print_watches
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         rt.block_on(shell.disconnect());
     }
     0
@@ -191,6 +194,10 @@ pub async fn piped(opts: Options) -> i32 {
             }
         }
     }
+    // At end of input zkCli.sh just exits: no Closed event is printed.
+    shell
+        .print_watches
+        .store(false, std::sync::atomic::Ordering::Relaxed);
     shell.disconnect().await;
     0
 }
