@@ -121,9 +121,10 @@ impl Shell {
             .read_only(Some(self.opts.read_only))
             .connect()
             .await?;
-        let mut rx = client.take_events().expect("a fresh client's events"); // why: taken once, here
-                                                                             // The handshake's SyncConnected is already queued: print it now so it
-                                                                             // precedes any command output, as zkCli's does.
+        // why expect: a fresh client's receiver is taken once, here.
+        let mut rx = client.take_events().expect("a fresh client's events");
+        // The handshake's SyncConnected is already queued: print it now so it
+        // precedes any command output, as zkCli's does.
         while let Ok(ev) = rx.try_recv() {
             self.show_event(&ev);
         }
