@@ -147,6 +147,12 @@ impl Client {
         self.inner.events.dropped()
     }
 
+    /// True once the session is over (closed with `close`, or expired):
+    /// no call will be sent again.
+    pub fn is_session_ended(&self) -> bool {
+        self.inner.session.is_closed() || self.inner.session.is_expired()
+    }
+
     /// True while the current connection is up.
     pub fn is_connected(&self) -> bool {
         !self.current().shared.is_terminated()

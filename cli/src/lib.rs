@@ -45,6 +45,7 @@ mod node_data;
 pub mod op;
 mod ops;
 mod session;
+mod watch_set;
 
 pub use acl::{digest_acl, digest_id};
 pub use builder::{ClientBuilder, DEFAULT_MAX_FRAME_BYTES, DEFAULT_SESSION_TIMEOUT};
@@ -59,6 +60,7 @@ pub use error::ZkError;
 pub use event::{WatchedEvent, DEFAULT_EVENT_CAPACITY};
 pub use node_data::{NodeData, NO_DATA};
 pub use session::PASSWORD_LEN;
+pub use watch_set::{WatchKind, WatchSet};
 
 pub use jute;
 pub use jute::data::{Acl, ClientInfo, Id, Stat};

@@ -167,4 +167,15 @@ impl Client {
         let resp: SyncResponse = self.call(OpCode::Sync, &req).await?;
         Ok(self.strip(&resp.path))
     }
+
+    /// getConfig: getData (4) of `/zookeeper/config`, sent without the
+    /// chroot (the config node lives outside every chroot).
+    pub async fn get_config(&self, watch: bool) -> Result<(Option<Bytes>, Stat), ZkError> {
+        let req = GetDataRequest {
+            path: "/zookeeper/config".to_string(),
+            watch,
+        };
+        let resp: GetDataResponse = self.call(OpCode::GetData, &req).await?;
+        Ok((resp.data, resp.stat))
+    }
 }
