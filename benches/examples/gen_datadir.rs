@@ -13,8 +13,10 @@ use zk_server::storage::snapshot;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(dir), Some(n)) = (args.first(), args.get(1).and_then(|n| n.parse::<usize>().ok()))
-    else {
+    let (Some(dir), Some(n)) = (
+        args.first(),
+        args.get(1).and_then(|n| n.parse::<usize>().ok()),
+    ) else {
         eprintln!("usage: gen_datadir DIR N");
         std::process::exit(2);
     };
