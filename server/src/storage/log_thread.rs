@@ -3,9 +3,10 @@
 //! goes into one write and one fdatasync (ZooKeeper's `SyncRequestProcessor`
 //! batches the same way).
 
-use super::txn_log::{TxnLogWriter, DEFAULT_PREALLOC_BYTES};
+use super::txn_log::{LogDisk, RealDisk, TxnLogWriter, DEFAULT_PREALLOC_BYTES};
 use crate::core::txn::Txn;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -140,15 +141,29 @@ pub fn spawn_log_thread(
     config: LogConfig,
     on_event: impl FnMut(LogEvent) + Send + 'static,
 ) -> std::io::Result<LogHandle> {
-    std::fs::create_dir_all(&config.dir)?;
+    spawn_log_thread_on(Arc::new(RealDisk), config, on_event)
+}
+
+/// [`spawn_log_thread`] on another disk (the fault tests' simulated one).
+pub fn spawn_log_thread_on(
+    disk: Arc<dyn LogDisk>,
+    config: LogConfig,
+    on_event: impl FnMut(LogEvent) + Send + 'static,
+) -> std::io::Result<LogHandle> {
+    disk.create_dir_all(&config.dir)?;
     let (tx, rx) = mpsc::channel(LOG_QUEUE_CAPACITY);
     std::thread::Builder::new()
         .name(LOG_THREAD_NAME.to_string())
-        .spawn(move || run(config, rx, on_event))?;
+        .spawn(move || run(disk, config, rx, on_event))?;
     Ok(LogHandle { tx })
 }
 
-fn run(config: LogConfig, mut rx: mpsc::Receiver<Txn>, mut on_event: impl FnMut(LogEvent)) {
+fn run(
+    disk: Arc<dyn LogDisk>,
+    config: LogConfig,
+    mut rx: mpsc::Receiver<Txn>,
+    mut on_event: impl FnMut(LogEvent),
+) {
     let batch_max = config.batch_max_txns.max(1);
     let threshold = Duration::from_millis(config.fsync_warning_threshold_ms);
     let mut writer: Option<TxnLogWriter> = None;
@@ -164,7 +179,7 @@ fn run(config: LogConfig, mut rx: mpsc::Receiver<Txn>, mut on_event: impl FnMut(
                 Err(_) => break,
             }
         }
-        match write_batch(&config, &mut writer, &batch) {
+        match write_batch(&disk, &config, &mut writer, &batch) {
             Ok(fsync) => {
                 if let Some(took) = fsync.filter(|t| *t > threshold) {
                     let size = writer.as_ref().map_or(0, TxnLogWriter::file_size);
@@ -205,13 +220,15 @@ fn run(config: LogConfig, mut rx: mpsc::Receiver<Txn>, mut on_event: impl FnMut(
 
 /// Appends and commits one batch; returns how long its fsync took.
 fn write_batch(
+    disk: &Arc<dyn LogDisk>,
     config: &LogConfig,
     writer: &mut Option<TxnLogWriter>,
     batch: &[Txn],
 ) -> std::io::Result<Option<Duration>> {
     let w = match writer {
         Some(w) => w,
-        None => writer.insert(TxnLogWriter::create(
+        None => writer.insert(TxnLogWriter::create_on(
+            disk.clone(),
             &config.dir,
             batch[0].header.zxid,
             config.prealloc_bytes,

@@ -6,6 +6,7 @@
 //!   [`txn_log::truncate_torn_tail`] cleans up after a crash.
 //! - [`log_thread`]: a std thread that owns the writer, so the async runtime
 //!   never blocks on disk; one fdatasync per batch of queued txns.
+//! - [`sim_disk`]: an in-memory disk with faults on cue, for the fault tests.
 //! - [`snapshot`]: snapshots in ZooKeeper 3.8's `FileSnap` format —
 //!   [`snapshot::write_snapshot`] (atomic), [`snapshot::read_latest_valid`]
 //!   (falls back past corrupt ones).
@@ -16,7 +17,8 @@
 pub mod epoch_file;
 pub mod fuzzy_snapshot;
 pub mod log_thread;
+pub mod sim_disk;
 pub mod snapshot;
 pub mod txn_log;
 
-pub use log_thread::{spawn_log_thread, LogConfig, LogEvent, LogHandle};
+pub use log_thread::{spawn_log_thread, spawn_log_thread_on, LogConfig, LogEvent, LogHandle};

@@ -24,6 +24,12 @@
 //! durable), so reading stops there and reports where. A checksum mismatch, a
 //! bad file header, an impossible length or an undecodable record is
 //! *corruption*, reported with the file and byte offset.
+//!
+//! The writer reaches the disk only through [`LogDisk`]/[`LogFile`] (the real
+//! one is [`RealDisk`]), so the fault tests can run it on
+//! [`SimDisk`](super::sim_disk::SimDisk): short writes, fsync errors, a full
+//! disk, and crashes that keep only what was synced. A dynamic call per
+//! commit costs nothing next to the write itself.
 
 use crate::core::txn::{Txn, TxnBody};
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -34,7 +40,62 @@ use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// An open log file, as the writer uses it.
+pub trait LogFile: Send {
+    /// Writes some of `buf` at the current end; returns how much (a short
+    /// write is not an error, as with `write(2)`).
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize>;
+    /// Sets the file's length (growing it with zeros).
+    fn set_len(&mut self, len: u64) -> io::Result<()>;
+    /// Makes the file's data and size durable (`fdatasync`).
+    fn sync_data(&mut self) -> io::Result<()>;
+}
+
+/// Where log files live.
+pub trait LogDisk: Send + Sync {
+    /// Creates `dir` and its parents.
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+    /// Creates a new, empty file; fails if `path` exists.
+    fn create_new(&self, path: &Path) -> io::Result<Box<dyn LogFile>>;
+    /// Makes `dir`'s entries (a new file's name) durable.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+}
+
+/// The machine's file system.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RealDisk;
+
+impl LogFile for File {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Write::write(self, buf)
+    }
+
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        File::set_len(self, len)
+    }
+
+    fn sync_data(&mut self) -> io::Result<()> {
+        File::sync_data(self)
+    }
+}
+
+impl LogDisk for RealDisk {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        std::fs::create_dir_all(dir)
+    }
+
+    fn create_new(&self, path: &Path) -> io::Result<Box<dyn LogFile>> {
+        let file = OpenOptions::new().write(true).create_new(true).open(path)?;
+        Ok(Box::new(file))
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        File::open(dir)?.sync_all()
+    }
+}
 
 /// The txn log format version in the file header.
 pub const TXNLOG_VERSION: i32 = 2;
@@ -158,7 +219,8 @@ fn padded_size(end: u64, current: u64, block: u64) -> io::Result<u64> {
 ///
 /// [`commit`]: TxnLogWriter::commit
 pub struct TxnLogWriter {
-    file: File,
+    file: Box<dyn LogFile>,
+    disk: Arc<dyn LogDisk>,
     path: PathBuf,
     dir: PathBuf,
     /// Bytes appended but not yet written (the file header before the first commit).
@@ -183,15 +245,24 @@ impl TxnLogWriter {
     /// dir, created if missing). Never overwrites an existing file (error).
     /// The file header is written with the first commit.
     pub fn create(dir: &Path, first_zxid: i64, prealloc_bytes: u64) -> io::Result<TxnLogWriter> {
-        std::fs::create_dir_all(dir)?;
+        TxnLogWriter::create_on(Arc::new(RealDisk), dir, first_zxid, prealloc_bytes)
+    }
+
+    /// [`create`](Self::create) on another disk.
+    pub fn create_on(
+        disk: Arc<dyn LogDisk>,
+        dir: &Path,
+        first_zxid: i64,
+        prealloc_bytes: u64,
+    ) -> io::Result<TxnLogWriter> {
+        disk.create_dir_all(dir)?;
         let path = dir.join(log_file_name(first_zxid));
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
+        let file = disk
+            .create_new(&path)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         Ok(TxnLogWriter {
             file,
+            disk,
             path,
             dir: dir.to_path_buf(),
             pending: file_header_bytes(),
@@ -233,7 +304,15 @@ impl TxnLogWriter {
                 self.file.set_len(size)?;
                 self.allocated = size;
             }
-            self.file.write_all(&self.pending)?;
+            let mut rest = &self.pending[..];
+            while !rest.is_empty() {
+                match self.file.write(rest) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => rest = &rest[n..],
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
             self.written = end;
             self.allocated = self.allocated.max(end);
             self.pending.clear();
@@ -244,7 +323,7 @@ impl TxnLogWriter {
             self.file.sync_data()?;
             if !self.dir_synced {
                 // The new file's directory entry must survive a crash too.
-                File::open(&self.dir)?.sync_all()?;
+                self.disk.sync_dir(&self.dir)?;
                 self.dir_synced = true;
             }
             self.unsynced = false;
