@@ -97,12 +97,7 @@ async fn a_full_disk_stops_the_server_and_loses_no_acknowledged_write() {
     // 2 MB holds about 500 such txns; stop at the first failure.
     for i in 0..5_000 {
         let path = format!("/n{i}");
-        let call = client.create(
-            &path,
-            Some(data.clone()),
-            &open,
-            CreateMode::Persistent,
-        );
+        let call = client.create(&path, Some(data.clone()), &open, CreateMode::Persistent);
         match tokio::time::timeout(Duration::from_secs(10), call).await {
             Ok(Ok(_)) => acked.push(path),
             _ => break,
