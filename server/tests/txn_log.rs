@@ -1056,3 +1056,22 @@ fn zookeeper_txn_log_toolkit_reads_our_log() {
         assert!(stdout.contains(needle), "{needle:?} missing:\n{stdout}");
     }
 }
+
+/// A crash that kept a new log's length and only the first bytes of its
+/// header ("ZKLG", then zeros) left a torn tail at offset 0, not corruption:
+/// nothing in that file was acknowledged.
+#[test]
+fn a_file_header_cut_short_is_a_torn_tail_not_corruption() {
+    let tmp = TempDir::new("header-cut");
+    std::fs::create_dir_all(tmp.v2()).unwrap();
+    let mut bytes = b"ZKLG".to_vec();
+    bytes.resize(64, 0);
+    std::fs::write(tmp.v2().join("log.1"), &bytes).unwrap();
+    let read = read_logs(&tmp.v2(), 0).unwrap();
+    assert!(read.txns.is_empty());
+    assert_eq!(read.torn_tail.map(|(_, at)| at), Some(0));
+    // A wrong magic is still corruption.
+    bytes[..4].copy_from_slice(b"ZKLX");
+    std::fs::write(tmp.v2().join("log.1"), &bytes).unwrap();
+    assert!(read_logs(&tmp.v2(), 0).is_err());
+}

@@ -502,7 +502,13 @@ impl LogFileReader {
     fn read_header(&mut self) -> Result<Option<ReadStep>, StorageError> {
         let mut raw = [0u8; FILE_HEADER_LEN as usize];
         let n = self.read_full(&mut raw)?;
-        if n < raw.len() || raw.iter().all(|&b| b == 0) {
+        // A header cut short by a crash: a prefix of the one we write, then
+        // zeros (the file's length reached the disk, the rest of the header
+        // did not). Nothing in such a file was ever acknowledged.
+        let expected = file_header_bytes();
+        let written = raw.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        let cut_short = raw[..] != expected[..] && raw[..written] == expected[..written];
+        if n < raw.len() || cut_short {
             // Created but the header never reached the disk.
             return Ok(Some(ReadStep::Torn {
                 offset: 0,
