@@ -3,7 +3,9 @@
 //! `BinaryOutputArchive` writes them.
 //!
 //! Invariants:
-//! - No I/O and no tokio runtime: this crate only turns bytes into records and back.
+//! - No I/O and no tokio runtime: this crate only turns bytes into records and
+//!   back (and, in [`java_date`], renders the records' times as ZooKeeper's
+//!   Java tools print them).
 //! - Every length read from the wire is checked against the bytes remaining
 //!   *before* anything is allocated, and vectors reserve only what the
 //!   remaining bytes could hold, so hostile input costs at most a small
@@ -14,6 +16,7 @@
 pub mod data;
 pub mod error_code;
 pub mod frame;
+pub mod java_date;
 pub mod multi;
 pub mod op_code;
 pub mod persistence;
