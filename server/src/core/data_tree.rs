@@ -148,6 +148,21 @@ fn key(path: &str) -> &str {
     }
 }
 
+/// A child was created under `parent` by the txn at `zxid`: its cversion
+/// takes the txn's `parent_cversion` (−1: one more than now) if that is
+/// newer, and then its pzxid is `zxid` (ZooKeeper's `setCversionPzxid`).
+fn advance_cversion(parent: &mut StatPersisted, parent_cversion: i32, zxid: i64) {
+    let cversion = if parent_cversion == -1 {
+        parent.cversion.wrapping_add(1)
+    } else {
+        parent_cversion
+    };
+    if cversion > parent.cversion {
+        parent.cversion = cversion;
+        parent.pzxid = zxid;
+    }
+}
+
 fn new_stat(zxid: i64, time: i64, owner: i64) -> StatPersisted {
     StatPersisted {
         czxid: zxid,
@@ -409,17 +424,8 @@ impl DataTree {
         let Some((parent_key, _)) = path::split(path) else {
             return;
         };
-        let Some(parent) = self.nodes.get_mut(parent_key) else {
-            return;
-        };
-        let cversion = if parent_cversion == -1 {
-            parent.stat.cversion.wrapping_add(1)
-        } else {
-            parent_cversion
-        };
-        if cversion > parent.stat.cversion {
-            parent.stat.cversion = cversion;
-            parent.stat.pzxid = zxid;
+        if let Some(parent) = self.nodes.get_mut(parent_key) {
+            advance_cversion(&mut parent.stat, parent_cversion, zxid);
         }
     }
 
@@ -488,15 +494,7 @@ impl DataTree {
             .nodes
             .get_mut(parent_key.as_str())
             .ok_or(ErrorCode::NoNode)?;
-        let cversion = if parent_cversion == -1 {
-            parent.stat.cversion.wrapping_add(1)
-        } else {
-            parent_cversion
-        };
-        if cversion > parent.stat.cversion {
-            parent.stat.cversion = cversion;
-            parent.stat.pzxid = zxid;
-        }
+        advance_cversion(&mut parent.stat, parent_cversion, zxid);
         parent
             .children
             .get_or_insert_with(|| Box::new(JavaHashSet::with_java_capacity(8)))
@@ -765,18 +763,30 @@ impl DataTree {
         mut visit: impl FnMut(&str, &Node) -> Result<(), E>,
     ) -> Result<(), E> {
         let mut stack: Vec<String> = vec![String::new()];
+        while let Some((path, node)) = self.next_preorder(&mut stack) {
+            visit(&path, node)?;
+        }
+        Ok(())
+    }
+
+    /// One step of that walk, resumable across changes to the tree: pops
+    /// the next path of `stack` (start it with `""`, the root) that still
+    /// names a node, pushes its children (copied now, as ZooKeeper's
+    /// `serializeNode` copies them under the node's lock) and returns it.
+    /// Paths whose node has gone since they were pushed are skipped.
+    pub fn next_preorder(&self, stack: &mut Vec<String>) -> Option<(String, &Node)> {
         while let Some(path) = stack.pop() {
             let Some(node) = self.nodes.get(path.as_str()) else {
                 continue;
             };
-            visit(&path, node)?;
             if let Some(c) = &node.children {
                 for child in c.java_order_refs().into_iter().rev() {
                     stack.push(format!("{path}/{child}"));
                 }
             }
+            return Some((path, node));
         }
-        Ok(())
+        None
     }
 
     /// Every path, for dumps and tests, sorted.

@@ -111,20 +111,14 @@ impl SnapshotWalk {
         let mut buf = BytesMut::with_capacity(STEP_BYTES + 1024);
         let mut count = 0;
         while count < max_nodes && buf.len() < STEP_BYTES {
-            let Some(path) = self.stack.pop() else { break };
-            let Some(node) = tree.get(&path) else {
-                continue;
+            let Some((path, node)) = tree.next_preorder(&mut self.stack) else {
+                break;
             };
             put_node(&mut buf, &path, node);
             if node.acl != OPEN_UNSAFE_ACL_ID {
                 self.acls
                     .entry(node.acl)
                     .or_insert_with(|| tree.acl_cache.get(node.acl));
-            }
-            if let Some(children) = &node.children {
-                for child in children.java_order_refs().into_iter().rev() {
-                    self.stack.push(format!("{path}/{child}"));
-                }
             }
             count += 1;
         }
@@ -238,4 +232,90 @@ fn write(dir: &Path, zxid: i64, mut rx: mpsc::Receiver<SnapshotChunk>) -> io::Re
     })();
     let _ = fs::remove_file(&spool);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::txn::{Txn, TxnBody};
+    use jute::data::Id;
+    use jute::txn::{CreateTxn, SetAclTxn, TxnHeader};
+    use jute::OpCode;
+
+    fn txn(zxid: i64, type_: OpCode, body: TxnBody) -> Txn {
+        Txn {
+            header: TxnHeader {
+                client_id: 1,
+                cxid: 1,
+                zxid,
+                time: 1,
+                type_: type_.code(),
+            },
+            body,
+        }
+    }
+
+    /// A node written after an ACL list was created mid-walk carries an
+    /// index the ACL map at the walk's start did not have: the file must
+    /// still hold it (the map is written last, from what the nodes used).
+    #[test]
+    fn acl_lists_created_during_the_walk_are_in_the_file() {
+        let mut tree = DataTree::new(true);
+        let mut triggers = Vec::new();
+        for (zxid, path) in [(1, "/a"), (2, "/b")] {
+            let body = TxnBody::Create(CreateTxn {
+                path: path.into(),
+                data: None,
+                acl: Acl::open_unsafe(),
+                ephemeral: false,
+                parent_c_version: -1,
+            });
+            tree.apply(&txn(zxid, OpCode::Create, body), &mut triggers);
+        }
+        let mut walk = SnapshotWalk::start(&tree, Vec::new());
+        let first = walk.step_nodes(&tree, 1); // the root only
+        let fresh = vec![Acl {
+            perms: 1,
+            id: Id {
+                scheme: "digest".into(),
+                id: "u:x".into(),
+            },
+        }];
+        let mut chunks = vec![first];
+        for path in ["/a", "/b"] {
+            let set = TxnBody::SetAcl(SetAclTxn {
+                path: path.into(),
+                acl: fresh.clone(),
+                version: 1,
+            });
+            tree.apply(&txn(3, OpCode::SetAcl, set), &mut triggers);
+        }
+        while !walk.is_done() {
+            chunks.push(walk.step(&tree));
+        }
+        let dir = std::env::temp_dir().join(format!("zk-fuzzy-acl-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let writer = SnapshotWriter::spawn(dir.clone(), walk.zxid()).expect("writer");
+        for c in chunks {
+            writer
+                .tx
+                .blocking_send(SnapshotChunk::Nodes(c))
+                .expect("send");
+        }
+        let zxid = walk.zxid();
+        writer
+            .tx
+            .blocking_send(SnapshotChunk::Finish(walk.finish()))
+            .expect("send");
+        while !writer.is_finished() {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let file = dir.join(snapshot_file_name(zxid));
+        let snap = super::super::snapshot::read_snapshot(&file, true).expect("readable");
+        for path in ["/a", "/b"] {
+            let node = snap.tree.get(path).expect("node");
+            assert_eq!(&snap.tree.acl_of(node)[..], &fresh[..], "{path}");
+        }
+        let _ = fs::remove_dir_all(&dir);
+    }
 }
