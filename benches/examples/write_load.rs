@@ -11,6 +11,20 @@
 use std::time::{Duration, Instant};
 use zk_client::{Acl, Client, CreateMode};
 
+/// Creates `path` (persistent, `data`, open ACL); returns how long it took in µs.
+async fn timed_create(c: &Client, path: &str, data: &[u8]) -> u128 {
+    let t = Instant::now();
+    c.create(
+        path,
+        Some(data.to_vec()),
+        &Acl::open_unsafe(),
+        CreateMode::Persistent,
+    )
+    .await
+    .expect("create");
+    t.elapsed().as_micros()
+}
+
 fn pct(sorted: &[u128], p: f64) -> u128 {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
@@ -37,16 +51,7 @@ async fn main() {
 
     let mut lat = Vec::with_capacity(1000);
     for i in 0..1000 {
-        let t = Instant::now();
-        c.create(
-            &format!("{root}/s{i}"),
-            Some(data.clone()),
-            &open,
-            CreateMode::Persistent,
-        )
-        .await
-        .expect("create");
-        lat.push(t.elapsed().as_micros());
+        lat.push(timed_create(&c, &format!("{root}/s{i}"), &data).await);
     }
     lat.sort_unstable();
     println!(
@@ -65,24 +70,14 @@ async fn main() {
             let c = Client::connect(&server, Duration::from_secs(30))
                 .await
                 .expect("connect");
-            let open = Acl::open_unsafe();
             let mut workers = tokio::task::JoinSet::new();
             for w in 0..outstanding {
-                let (c, root, data, open) = (c.clone(), root.clone(), data.clone(), open.clone());
+                let (c, root, data) = (c.clone(), root.clone(), data.clone());
                 workers.spawn(async move {
                     let mut lat = Vec::new();
                     let mut i = 0u64;
                     while Instant::now() < deadline && i < 1_000_000 {
-                        let t = Instant::now();
-                        c.create(
-                            &format!("{root}/t{s}-{w}-{i}"),
-                            Some(data.clone()),
-                            &open,
-                            CreateMode::Persistent,
-                        )
-                        .await
-                        .expect("create");
-                        lat.push(t.elapsed().as_micros());
+                        lat.push(timed_create(&c, &format!("{root}/t{s}-{w}-{i}"), &data).await);
                         i += 1;
                     }
                     lat
