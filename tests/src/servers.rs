@@ -325,3 +325,90 @@ fn start_once(kind: Kind, opts: &ServerOptions) -> Result<TestServer, String> {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Our `zkserver` started on a config the test wrote (for tests that
+/// restart on the same data directory, which [`start`] does not do). Killed
+/// by pid when dropped.
+pub struct OurProcess {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    pub log: PathBuf,
+}
+
+impl OurProcess {
+    /// Writes `root/<name>.cfg` (the lines given plus `clientPort` and
+    /// `clientPortAddress=127.0.0.1` on a free port), starts
+    /// `zkserver start-foreground` on it with `ZK_LOG=log_level`, logging to
+    /// `root/<name>.log`, and waits (up to 30 s) for `imok`.
+    pub fn start(root: &Path, name: &str, cfg_lines: &str, log_level: &str) -> OurProcess {
+        let port = free_port();
+        let cfg = root.join(format!("{name}.cfg"));
+        let text = format!("{cfg_lines}\nclientPort={port}\nclientPortAddress=127.0.0.1\n");
+        std::fs::write(&cfg, text).expect("write cfg");
+        let log = root.join(format!("{name}.log"));
+        let out = std::fs::File::create(&log).expect("log file");
+        let err = out.try_clone().expect("log file");
+        let child = Command::new(our_binary().expect("zkserver binary"))
+            .arg("start-foreground")
+            .arg(&cfg)
+            .env("ZK_LOG", log_level)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .current_dir(root)
+            .spawn()
+            .expect("spawn zkserver");
+        let mut p = OurProcess {
+            child: Some(child),
+            addr: ([127, 0, 0, 1], port).into(),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while four_letter(p.addr, "ruok") != "imok" {
+            let exited = p.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            assert!(exited.is_none(), "{name} exited:\n{}", p.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "{name}: no imok:\n{}",
+                p.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        p
+    }
+
+    /// Everything the server logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits (bounded) for the server to exit by itself; its exit status.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        let child = self.child.as_mut()?;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL, then reap.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for OurProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

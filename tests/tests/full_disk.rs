@@ -8,12 +8,11 @@
 //! The tmpfs is unmounted and every process started here is killed by pid,
 //! also on panic. Loops are bounded in count and time.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 use zk_client::{Acl, Client, CreateMode};
-use zk_tests::servers;
+use zk_tests::servers::{self, OurProcess};
 
 struct Mount(PathBuf);
 
@@ -23,50 +22,14 @@ impl Drop for Mount {
     }
 }
 
-struct Proc(Option<Child>);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn start(root: &Path, name: &str, log_dir: &Path) -> (Proc, SocketAddr, PathBuf) {
-    let port = servers::free_port();
-    let cfg = root.join(format!("{name}.cfg"));
-    std::fs::write(
-        &cfg,
-        format!(
-            "tickTime=2000\ndataDir={}\ndataLogDir={}\nclientPort={port}\n\
-             clientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\n\
-             admin.enableServer=false\npreAllocSize=64\n",
-            root.join("data").display(),
-            log_dir.display()
-        ),
-    )
-    .expect("cfg");
-    let log = root.join(format!("{name}.log"));
-    let out = std::fs::File::create(&log).expect("log");
-    let err = out.try_clone().expect("log");
-    let child = Command::new(servers::our_binary().expect("zkserver"))
-        .arg("start-foreground")
-        .arg(&cfg)
-        .env("ZK_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .expect("spawn");
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while servers::four_letter(addr, "ruok") != "imok" {
-        assert!(Instant::now() < deadline, "{name}: no imok");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (Proc(Some(child)), addr, log)
+fn start(root: &Path, name: &str, log_dir: &Path) -> OurProcess {
+    let cfg = format!(
+        "tickTime=2000\ndataDir={}\ndataLogDir={}\n4lw.commands.whitelist=*\n\
+         admin.enableServer=false\npreAllocSize=64\n",
+        root.join("data").display(),
+        log_dir.display()
+    );
+    OurProcess::start(root, name, &cfg, "warn")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,8 +49,8 @@ async fn a_full_disk_stops_the_server_and_loses_no_acknowledged_write() {
     }
     let mount = Mount(small.clone());
 
-    let (mut server, addr, log) = start(&root, "small", &small);
-    let cs = addr.to_string();
+    let mut server = start(&root, "small", &small);
+    let cs = server.addr.to_string();
     let client = Client::connect(&cs, Duration::from_secs(30))
         .await
         .expect("connect");
@@ -111,21 +74,11 @@ async fn a_full_disk_stops_the_server_and_loses_no_acknowledged_write() {
     assert!(acked.len() < 5_000, "the disk never filled");
 
     // The server stops by itself, with status 3 and the reason logged.
-    let child = server.0.as_mut().expect("child");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server kept running on a full disk"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    server.0 = None;
+    let status = server
+        .wait_exit(Duration::from_secs(20))
+        .expect("the server kept running on a full disk");
     assert_eq!(status.code(), Some(3), "exit status");
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let text = server.log_text();
     assert!(
         text.contains("the txn log failed") && text.contains("No space left"),
         "no reason logged:\n{text}"
@@ -139,8 +92,8 @@ async fn a_full_disk_stops_the_server_and_loses_no_acknowledged_write() {
         std::fs::copy(e.path(), roomy.join("version-2").join(e.file_name())).expect("copy");
     }
     drop(mount);
-    let (_server, addr, _log) = start(&root, "roomy", &roomy);
-    let cs = addr.to_string();
+    let server = start(&root, "roomy", &roomy);
+    let cs = server.addr.to_string();
     let client = Client::connect(&cs, Duration::from_secs(30))
         .await
         .expect("connect");

@@ -7,7 +7,8 @@
 //!    `snapshot.<zxid>` files besides the start-up one, each readable by our
 //!    reader, none left half-written: no `tmp.*` file remains).
 //! 2. SIGKILL; the server restarts on the directory: every write is there
-//!    and the last zxid is the one before the kill.
+//!    and the last zxid is the one before the kill; temporary files of a
+//!    snapshot the kill interrupted are removed.
 //! 3. SIGKILL; restart with `autopurge.purgeInterval=1`,
 //!    `autopurge.snapRetainCount=3`: the purge task runs at start-up and
 //!    leaves exactly the 3 newest snapshots and the logs needed to replay
@@ -19,85 +20,23 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use zk_client::{Acl, Client, CreateMode};
 use zk_server::storage::{snapshot, txn_log};
-use zk_tests::servers;
+use zk_tests::servers::{self, OurProcess};
 
 const WRITERS: usize = 6;
 const PER_WRITER: usize = 500;
 const SNAP_COUNT: u64 = 100;
 
-struct Proc {
-    child: Option<Child>,
-    addr: SocketAddr,
-    log: PathBuf,
-}
-
-impl Proc {
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn start(root: &Path, name: &str, extra: &str) -> Proc {
-    let bin = servers::our_binary().expect("zkserver binary");
-    let port = servers::free_port();
-    let cfg = root.join(format!("{name}.cfg"));
-    std::fs::write(
-        &cfg,
-        format!(
-            "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
-             maxClientCnxns=0\n4lw.commands.whitelist=*\nadmin.enableServer=false\n\
-             preAllocSize=64\nsnapCount={SNAP_COUNT}\n{extra}",
-            root.join("data").display()
-        ),
-    )
-    .expect("write cfg");
-    let log = root.join(format!("{name}.log"));
-    let out = std::fs::File::create(&log).expect("log file");
-    let err = out.try_clone().expect("log file");
-    let child = Command::new(bin)
-        .arg("start-foreground")
-        .arg(&cfg)
-        .env("ZK_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .current_dir(root)
-        .spawn()
-        .expect("spawn zkserver");
-    let mut p = Proc {
-        child: Some(child),
-        addr: ([127, 0, 0, 1], port).into(),
-        log,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while servers::four_letter(p.addr, "ruok") != "imok" {
-        let exited = p.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
-        assert!(exited.is_none(), "{name} exited:\n{}", p.log_text());
-        assert!(
-            Instant::now() < deadline,
-            "{name}: no imok:\n{}",
-            p.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    p
+/// Starts our server on `root/data` with a small `snapCount`.
+fn start(root: &Path, name: &str, extra: &str) -> OurProcess {
+    let cfg = format!(
+        "tickTime=2000\ndataDir={}\nmaxClientCnxns=0\n4lw.commands.whitelist=*\n\
+         admin.enableServer=false\npreAllocSize=64\nsnapCount={SNAP_COUNT}\n{extra}",
+        root.join("data").display()
+    );
+    OurProcess::start(root, name, &cfg, "info")
 }
 
 fn srvr_zxid(addr: SocketAddr) -> i64 {
@@ -234,9 +173,20 @@ async fn snapshots_roll_and_autopurge_in_the_real_process() {
         "no fuzzy snapshot logged:\n{log}"
     );
 
-    // 2. SIGKILL and restart: everything is there.
+    // 2. SIGKILL and restart: everything is there, and what a snapshot cut
+    //    short by the kill would leave is cleaned away.
     server.kill();
+    let stale = [
+        v2.join("tmp.snapshot.fffff"),
+        v2.join("tmp.snapshot.fffff.nodes"),
+    ];
+    for f in &stale {
+        std::fs::write(f, b"half a snapshot").expect("plant a stale temp file");
+    }
     let mut server = start(&root, "second", "");
+    for f in &stale {
+        assert!(!f.exists(), "{} was not removed at start-up", f.display());
+    }
     assert_eq!(srvr_zxid(server.addr), last);
     check_all(server.addr).await;
     // Its session was a txn too.
