@@ -30,6 +30,9 @@ use zk_server::storage::sim_disk::{Fault, SimDisk};
 use zk_server::storage::txn_log::{read_logs, truncate_torn_tail};
 use zk_server::storage::{spawn_log_thread_on, LogConfig, LogEvent};
 
+mod common;
+use common::TempDir;
+
 const WAIT: Duration = Duration::from_secs(10);
 
 fn txn(zxid: i64, size: usize) -> Txn {
@@ -175,8 +178,8 @@ fn check_seed(seed: u64) {
     );
 
     // The power cut, and recovery as start-up does it.
-    let root = std::env::temp_dir().join(format!("zk-faults-{}-{seed}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
+    let tmp = TempDir::new(&format!("faults-{seed}"));
+    let root = tmp.v2();
     disk.materialize(&sim_dir, &root, |extra| rng.gen_range(0..=extra))
         .expect("materialize");
     let read = read_logs(&root, 0).unwrap_or_else(|e| panic!("{what}: recovery failed: {e}"));
@@ -201,7 +204,6 @@ fn check_seed(seed: u64) {
             "{what}: txn changed"
         );
     }
-    let _ = std::fs::remove_dir_all(&root);
 }
 
 #[test]
@@ -237,13 +239,12 @@ fn each_fault_kind_stops_the_log_loudly() {
         assert_eq!(out.persisted, 0, "{fault:?}");
         // Nothing acknowledged, and nothing a reader would take for a txn.
         let image = disk.crash_image(|extra| extra);
-        let root = std::env::temp_dir().join(format!("zk-faults-pinned-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        let tmp = TempDir::new("faults-pinned");
+        let root = tmp.v2();
         disk.materialize(&dir, &root, |extra| extra)
             .expect("materialize");
         let read = read_logs(&root, 0).expect("read");
         assert!(read.txns.is_empty(), "{fault:?}: {} files", image.len());
-        let _ = std::fs::remove_dir_all(&root);
     }
     // A short write is completed: everything persists.
     let disk = SimDisk::with_faults(vec![Fault::ShortWrite { nth: 0 }]);

@@ -9,7 +9,6 @@ use jute::txn::*;
 use jute::OpCode;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 use zk_server::core::txn::{SubTxn, Txn, TxnBody};
@@ -21,31 +20,8 @@ use zk_server::storage::{spawn_log_thread, LogConfig, LogEvent};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// A scratch directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("zk-txnlog-{}-{name}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-
-    /// The version-2 directory (not created: the writer creates it).
-    fn v2(&self) -> PathBuf {
-        self.0.join("version-2")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+mod common;
+use common::TempDir;
 
 fn open_acl() -> Vec<Acl> {
     vec![Acl {
