@@ -11,8 +11,8 @@ use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use jute::data::Acl;
 use jute::proto::{
-    ConnectRequest, CreateRequest, DeleteRequest, GetChildrenRequest, GetDataRequest,
-    ReplyHeader, RequestHeader,
+    ConnectRequest, CreateRequest, DeleteRequest, GetChildrenRequest, GetDataRequest, ReplyHeader,
+    RequestHeader,
 };
 use jute::{OpCode, Record};
 use std::net::{IpAddr, Ipv4Addr};
@@ -216,7 +216,11 @@ fn bench(c: &mut Criterion) {
         });
         group.finish();
         let expected = 5 + folders + tree.n;
-        assert_eq!(tree.server.tree().node_count() as u64, expected, "tree kept its size");
+        assert_eq!(
+            tree.server.tree().node_count() as u64,
+            expected,
+            "tree kept its size"
+        );
     }
 }
 
