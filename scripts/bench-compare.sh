@@ -103,6 +103,7 @@ if [ "$default" = 1 ]; then
             zkc_log "round $r/$rounds: $name"
             zb --server "$ZK_HOST:$(port_of $name)" --workloads "$workloads" \
                 --duration "$duration" --sessions "$sessions" --outstanding "$outstanding" \
+                --pid-file "$WORK/$name/server.pid" \
                 --json --label "$name" >> "$out/loaded-$name.jsonl"
             zb --server "$ZK_HOST:$(port_of $name)" --workloads set,get --sync \
                 --duration "$duration" --json --label "$name" >> "$out/sync-$name.jsonl"

@@ -42,6 +42,14 @@ def mib(b):
     return f"{b / 1048576:.1f} MiB"
 
 
+def cpu(rows, refs):
+    o = [r["server_cpu_us_per_op"] for r in rows if "server_cpu_us_per_op" in r]
+    f = [r["server_cpu_us_per_op"] for r in refs if "server_cpu_us_per_op" in r]
+    if not o or not f:
+        return "n/a"
+    return f"{med(o):.1f} / {med(f):.1f} ({med(f) / med(o):.1f}x)" if med(o) > 0 else "n/a"
+
+
 def main(outdir):
     ours = by_workload(load(f"{outdir}/loaded-ours.jsonl"))
     ref = by_workload(load(f"{outdir}/loaded-ref.jsonl"))
@@ -51,8 +59,9 @@ def main(outdir):
         print(f"Loaded: {any_row['sessions']} sessions x {any_row['outstanding']} outstanding, "
               f"{any_row['size']}-byte znodes, {rounds} rounds (median; ratio = ours / reference, "
               "median and min-max of the per-round ratios)\n")
-        print("| workload | ours ops/s | reference ops/s | ratio (min-max) | ours p99 µs | reference p99 µs |")
-        print("|---|---:|---:|---|---:|---:|")
+        print("| workload | ours ops/s | reference ops/s | ratio (min-max) | ours p99 µs "
+              "| reference p99 µs | server CPU µs/op ours / ref (ref ÷ ours) |")
+        print("|---|---:|---:|---|---:|---:|---|")
         for w, rows in ours.items():
             refs = ref.get(w, [])
             ratios = [o["ops_per_sec"] / r["ops_per_sec"]
@@ -64,7 +73,7 @@ def main(outdir):
             print(f"| {w}{note} | {fmt_ops(med([r['ops_per_sec'] for r in rows]))} "
                   f"| {fmt_ops(med([r['ops_per_sec'] for r in refs]))} | {ratio} "
                   f"| {med([r['p99_us'] for r in rows]):.0f} "
-                  f"| {med([r['p99_us'] for r in refs]):.0f} |")
+                  f"| {med([r['p99_us'] for r in refs]):.0f} | {cpu(rows, refs)} |")
         print()
     sync_o = by_workload(load(f"{outdir}/sync-ours.jsonl"))
     sync_r = by_workload(load(f"{outdir}/sync-ref.jsonl"))

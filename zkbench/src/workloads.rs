@@ -9,6 +9,7 @@ use crate::driver::{self, Phase};
 use crate::report::{Latencies, Report};
 use bytes::Bytes;
 use futures::future::join_all;
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 use zk_client::{event_type, op, Acl, Client, CreateMode, ErrorCode, ZkError};
 
@@ -29,6 +30,12 @@ pub struct Bench {
     pub clients: Vec<Client>,
     pub data: Bytes,
     pool_ready: bool,
+    /// The server process, when given: its CPU time is sampled around each
+    /// measured phase (throughput on cores the client shares says little
+    /// about the server alone).
+    server_pid: Option<u32>,
+    /// Server CPU time (µs) when the latest phase started.
+    cpu_start: Cell<Option<u64>>,
 }
 
 /// Delete that tolerates an already-missing node.
@@ -69,11 +76,13 @@ impl Bench {
         ensure(&clients[0], &root).await?;
         let data = Bytes::from(vec![b'x'; opts.size]);
         Ok(Bench {
+            server_pid: crate::memory::server_pid_if_given(&opts),
             opts,
             root,
             clients,
             data,
             pool_ready: false,
+            cpu_start: Cell::new(None),
         })
     }
 
@@ -91,6 +100,7 @@ impl Bench {
         F: Fn(Client, u64) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<(), ZkError>> + Send + 'static,
     {
+        self.mark_cpu();
         let clients = self.clients.clone();
         let outstanding = self.opts.outstanding;
         driver::run(name, self.workers(), ops, limit, true, move |w, i| {
@@ -137,7 +147,20 @@ impl Bench {
         Ok(pool)
     }
 
+    fn mark_cpu(&self) {
+        self.cpu_start
+            .set(self.server_pid.and_then(|p| crate::memory::cpu_us(p).ok()));
+    }
+
+    /// The report of the phase that just ended (the last `drive` or
+    /// `mark_cpu`), with the server's CPU µs per op when its pid is known.
     fn report(&self, workload: &str, phase: Phase) -> Report {
+        let cpu_now = self.server_pid.and_then(|p| crate::memory::cpu_us(p).ok());
+        let mut extra = Vec::new();
+        if let (Some(before), Some(after)) = (self.cpu_start.get(), cpu_now) {
+            let per_op = after.saturating_sub(before) as f64 / phase.ok.max(1) as f64;
+            extra.push(("server_cpu_us_per_op", (per_op * 10.0).round() / 10.0));
+        }
         Report {
             workload: workload.into(),
             label: self.opts.label.clone(),
@@ -149,7 +172,7 @@ impl Bench {
             first_error: phase.first_error,
             seconds: phase.seconds,
             latencies: phase.latencies,
-            extra: Vec::new(),
+            extra,
         }
     }
 
@@ -394,6 +417,7 @@ impl Bench {
             }));
         }
         let rounds = self.opts.ops.unwrap_or(u64::MAX);
+        self.mark_cpu();
         let start = Instant::now();
         let deadline = start + self.opts.phase_limit();
         let mut latencies = Latencies::new();
@@ -456,6 +480,7 @@ impl Bench {
             .await
             .map_err(|e| e.to_string())?;
         let (server, data) = (self.opts.server.clone(), self.data.clone());
+        self.mark_cpu();
         let phase = driver::run(
             "sessions",
             self.opts.sessions,
@@ -512,12 +537,12 @@ impl Bench {
         } else {
             0.0
         };
-        report.extra = vec![
+        report.extra.extend([
             ("znodes", created as f64),
             ("rss_before_bytes", before as f64),
             ("rss_after_bytes", after as f64),
             ("bytes_per_znode", per.round()),
-        ];
+        ]);
         self.remove(&base, n, false).await?;
         Ok(report)
     }
