@@ -377,6 +377,11 @@ impl OurProcess {
         p
     }
 
+    /// The server's process id (0 once it has been killed).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     /// Everything the server logged so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
