@@ -69,8 +69,9 @@ elif [[ "${HOSTNAME:-}" =~ -([0-9]+)$ ]]; then
 else
     MY_ID=1
 fi
-[[ "$MY_ID" =~ ^[0-9]+$ && "$MY_ID" -ge 1 ]] \
+[[ "$MY_ID" =~ ^[0-9]{1,18}$ ]] && (( 10#$MY_ID >= 1 )) \
     || die "server id ${MY_ID@Q} is not a positive integer (ZOO_MY_ID or $MYID_FILE)"
+MY_ID=$((10#$MY_ID)) # decimal, whatever its leading zeros
 
 if [[ -z "$ZOO_SERVERS" ]]; then
     ZOO_SERVERS="server.1=localhost:2888:3888;2181"

@@ -157,6 +157,7 @@ fn myid_from_the_host_name_ordinal() {
         ("zookeeper-prod-10", None, "11"),
         ("zk-08", None, "9"), // a leading zero is not octal
         ("zk-2", Some("7"), "7"),
+        ("zk-2", Some("010"), "10"), // decimal, as ZooKeeper's Long.parseLong reads it
         ("zkhost", None, "1"),
         ("web-app", None, "1"),
         ("zk-", None, "1"),
@@ -178,7 +179,7 @@ fn myid_from_the_host_name_ordinal() {
 
 #[test]
 fn a_bad_server_id_stops_before_writing_anything() {
-    for bad in ["abc", "0", "-1", "1.5", "2 3"] {
+    for bad in ["abc", "0", "00", "-1", "1.5", "2 3", "1234567890123456789"] {
         let d = ZooDirs::new("bad-id");
         let out = d.run(&[("ZOO_MY_ID", bad)], &["true"]);
         assert_eq!(out.status.code(), Some(1), "ZOO_MY_ID={bad:?}");
