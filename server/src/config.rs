@@ -14,10 +14,13 @@
 //!   when the same setting is passed as a JVM system property.
 //! - When a key is repeated the last value wins, as in `java.util.Properties`.
 
+pub mod system_properties;
+
 use crate::core::CoreConfig;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+pub use system_properties::SystemProperties;
 
 /// ZooKeeper's built-in `tickTime` when the file gives none.
 pub const DEFAULT_TICK_TIME_MS: i32 = 3000;
@@ -158,6 +161,17 @@ impl fmt::Display for ConfigError {
                 key,
                 value,
                 expected,
+            } if *line == 0 => {
+                write!(
+                    f,
+                    "{file}: invalid value {value:?} for {key}: expected {expected}"
+                )
+            }
+            ConfigErrorKind::InvalidValue {
+                line,
+                key,
+                value,
+                expected,
             } => {
                 write!(
                     f,
@@ -288,17 +302,42 @@ struct Entry {
 impl Config {
     /// Reads and parses the file at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        Config::load_with(path, &SystemProperties::default())
+    }
+
+    /// Reads the file at `path`, with the system properties of
+    /// `$SERVER_JVMFLAGS $JVMFLAGS` under it: what the server runs on.
+    pub fn load_for_server(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        Config::load_with(path, &SystemProperties::from_env())
+    }
+
+    /// Reads and parses the file at `path`, with `props` under it.
+    pub fn load_with(
+        path: impl AsRef<Path>,
+        props: &SystemProperties,
+    ) -> Result<Config, ConfigError> {
         let path = path.as_ref();
         let file_name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             file_name: file_name.clone(),
             kind: ConfigErrorKind::Io(e),
         })?;
-        Config::parse(&text, &file_name)
+        Config::parse_with(&text, &file_name, props)
     }
 
     /// Parses `text`; `file_name` is only used in messages.
     pub fn parse(text: &str, file_name: &str) -> Result<Config, ConfigError> {
+        Config::parse_with(text, file_name, &SystemProperties::default())
+    }
+
+    /// Parses `text` with the system properties `props` under it: a key the
+    /// file sets wins over its property (see [`system_properties`]). An error
+    /// in a property names `JVMFLAGS` and the `-D` flag.
+    pub fn parse_with(
+        text: &str,
+        file_name: &str,
+        props: &SystemProperties,
+    ) -> Result<Config, ConfigError> {
         let err = |kind| ConfigError {
             file_name: file_name.to_string(),
             kind,
@@ -311,10 +350,28 @@ impl Config {
         for entry in entries {
             latest.insert(canonical_key(&entry.key).to_string(), entry);
         }
+        b.add_system_properties(props, &mut latest);
         let mut ordered: Vec<(String, Entry)> = latest.into_iter().collect();
         ordered.sort_by_key(|(_, e)| e.line);
         for (key, entry) in &ordered {
-            b.apply(key, entry).map_err(err)?;
+            b.apply(key, entry).map_err(|kind| match kind {
+                // Line 0 is where system properties live.
+                ConfigErrorKind::InvalidValue {
+                    line: 0,
+                    key,
+                    value,
+                    expected,
+                } => ConfigError {
+                    file_name: "JVMFLAGS".to_string(),
+                    kind: ConfigErrorKind::InvalidValue {
+                        line: 0,
+                        key: format!("-D{key}"),
+                        value,
+                        expected,
+                    },
+                },
+                kind => err(kind),
+            })?;
         }
         b.finish().map_err(err).map(|mut c| {
             c.file_name = file_name.to_string();
@@ -347,6 +404,19 @@ impl Config {
     pub fn runner_tick_ms(&self) -> u64 {
         (self.tick_time_ms as u64 / 2).clamp(1, 500)
     }
+}
+
+/// The last value of `key` in the file at `path`, read with the same
+/// properties syntax but none of the validation: for tools that need one
+/// setting from a file that may not load (`zkserver stop` and `dataDir`).
+pub fn raw_value(path: &Path, key: &str) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    parse_properties(&text)
+        .ok()?
+        .into_iter()
+        .filter(|e| canonical_key(&e.key) == key && !e.value.is_empty())
+        .last()
+        .map(|e| e.value)
 }
 
 /// The key with any `zookeeper.` prefix removed when the rest is a key we know.
@@ -435,6 +505,48 @@ struct Builder {
 }
 
 impl Builder {
+    /// Adds each property that sets a key the file does not set, as an entry
+    /// on line 0; notes the ones that do nothing.
+    fn add_system_properties(
+        &mut self,
+        props: &SystemProperties,
+        latest: &mut BTreeMap<String, Entry>,
+    ) {
+        use system_properties::Target;
+        for flag in &props.ignored_flags {
+            self.warnings
+                .push(format!("JVMFLAGS: {flag} is a JVM option; ignored"));
+        }
+        let mut from_props: BTreeMap<String, Entry> = BTreeMap::new();
+        for (name, value) in &props.properties {
+            match system_properties::target(name, is_known) {
+                Target::Key(key) => {
+                    let entry = Entry {
+                        line: 0,
+                        key: name.clone(),
+                        value: value.clone(),
+                    };
+                    from_props.insert(key.to_string(), entry);
+                }
+                Target::FileOnly(key) => self.warnings.push(format!(
+                    "JVMFLAGS: -D{name} ignored: ZooKeeper reads {key} only from the configuration file"
+                )),
+                Target::Other => {}
+            }
+        }
+        for (key, entry) in from_props {
+            match latest.get(&key) {
+                Some(file_entry) => self.warnings.push(format!(
+                    "line {}: {} overrides JVMFLAGS -D{}",
+                    file_entry.line, file_entry.key, entry.key
+                )),
+                None => {
+                    latest.insert(key, entry);
+                }
+            }
+        }
+    }
+
     fn apply(&mut self, key: &str, e: &Entry) -> Result<(), ConfigErrorKind> {
         let v = e.value.as_str();
         let bad = |expected: &'static str| ConfigErrorKind::InvalidValue {
