@@ -14,6 +14,8 @@
 //!   when the same setting is passed as a JVM system property.
 //! - When a key is repeated the last value wins, as in `java.util.Properties`.
 
+pub mod ensemble;
+mod key_rules;
 pub mod system_properties;
 
 use crate::core::CoreConfig;
@@ -121,6 +123,11 @@ pub struct Config {
     pub extra: BTreeMap<String, String>,
     /// Messages about keys that were ignored; logged at start-up.
     pub warnings: Vec<String>,
+    /// Keys accepted with no effect by design (Java internals); logged at
+    /// start-up as information.
+    pub notes: Vec<String>,
+    /// The `server.N` lines, by id: kept for the ensemble (standalone only now).
+    pub quorum_servers: Vec<ensemble::QuorumServer>,
 }
 
 /// Why a configuration could not be used.
@@ -502,6 +509,9 @@ struct Builder {
     autopurge_purge_interval_hours: Option<u32>,
     extra: BTreeMap<String, String>,
     warnings: Vec<String>,
+    notes: Vec<String>,
+    ensemble_keys: Vec<String>,
+    quorum_servers: Vec<ensemble::QuorumServer>,
 }
 
 impl Builder {
@@ -692,6 +702,22 @@ impl Builder {
                 self.super_digest = Some(v.to_string());
             }
             _ if is_known_ignored(key) => {
+                match key_rules::check(key, v).map_err(bad)? {
+                    Some(key_rules::Kind::Ensemble) => self.ensemble_keys.push(e.key.clone()),
+                    Some(key_rules::Kind::JavaInternals) => self.notes.push(format!(
+                        "line {}: {} tunes ZooKeeper's Java internals; it has no meaning here \
+                         and is ignored",
+                        e.line, e.key
+                    )),
+                    Some(key_rules::Kind::Accepted) | None => {}
+                }
+                if let Some(id) = key.strip_prefix("server.") {
+                    // check() has vetted both the id and the value.
+                    let id = id.parse::<u64>().unwrap_or_default();
+                    if let Some(server) = ensemble::parse_server(id, v) {
+                        self.quorum_servers.push(server);
+                    }
+                }
                 self.extra.insert(e.key.clone(), e.value.clone());
             }
             _ => self
@@ -721,7 +747,14 @@ impl Builder {
         FourLetterWhitelist::Only(words)
     }
 
-    fn finish(self) -> Result<Config, ConfigErrorKind> {
+    fn finish(mut self) -> Result<Config, ConfigErrorKind> {
+        if !self.ensemble_keys.is_empty() {
+            self.warnings.push(format!(
+                "ensemble settings kept but unused, this build serves standalone only: {}",
+                self.ensemble_keys.join(", ")
+            ));
+        }
+        self.quorum_servers.sort_by_key(|s| s.id);
         let tick_time_ms = self.tick_time_ms.unwrap_or(DEFAULT_TICK_TIME_MS);
         let data_dir = self
             .data_dir
@@ -785,6 +818,8 @@ impl Builder {
             autopurge_purge_interval_hours: self.autopurge_purge_interval_hours.unwrap_or(0),
             extra: self.extra,
             warnings: self.warnings,
+            notes: self.notes,
+            quorum_servers: self.quorum_servers,
         })
     }
 }
@@ -801,7 +836,7 @@ fn parse_port(v: &str) -> Option<u16> {
     v.parse::<u16>().ok()
 }
 
-fn parse_bool(v: &str) -> Option<bool> {
+pub(crate) fn parse_bool(v: &str) -> Option<bool> {
     match v.to_ascii_lowercase().as_str() {
         "true" | "yes" => Some(true),
         "false" | "no" => Some(false),
@@ -1244,7 +1279,102 @@ mod tests {
         assert!(!c.extra.contains_key("frobnicate"));
         assert_eq!(
             c.warnings,
-            vec!["line 13: unknown key frobnicate ignored".to_string()]
+            vec![
+                "line 13: unknown key frobnicate ignored".to_string(),
+                "ensemble settings kept but unused, this build serves standalone only: \
+                 initLimit, syncLimit, server.1, standaloneEnabled"
+                    .to_string()
+            ]
+        );
+        assert_eq!(c.quorum_servers.len(), 1);
+        assert_eq!(c.quorum_servers[0].id, 1);
+        assert_eq!(c.quorum_servers[0].addresses[0].host, "localhost");
+    }
+
+    #[test]
+    fn known_keys_are_validated_with_file_and_line() {
+        for bad in [
+            "initLimit=ten",
+            "syncLimit=0",
+            "server.1=localhost:2888",
+            "server.one=localhost:2888:3888",
+            "peerType=leader",
+            "electionAlg=1",
+            "standaloneEnabled=maybe",
+            "maxCnxns=-3",
+            "snapshot.compression.method=zip",
+            "digest.enabled=on",
+            "observerMasterPort=99999",
+            "connectionDropIncrease=x",
+            "nio.numWorkerThreads=x",
+        ] {
+            let key = bad.split('=').next().unwrap();
+            let e = parse_err(&format!("{MINIMAL}{bad}\n"));
+            assert!(
+                e.starts_with(&format!("zoo.cfg:3: invalid value"))
+                    && e.contains(&format!(" for {key}: expected ")),
+                "{bad}: {e}"
+            );
+        }
+        let c = with(
+            "server.1=a:2888:3888;2181\nserver.2=b:2888:3888:observer\npeerType=observer\n\
+             nio.numWorkerThreads=8\nmaxCnxns=100\ndigest.enabled=false",
+        );
+        assert_eq!(
+            c.quorum_servers
+                .iter()
+                .map(|s| (s.id, s.observer))
+                .collect::<Vec<_>>(),
+            vec![(1, false), (2, true)]
+        );
+        assert_eq!(c.quorum_servers[0].client_port, Some(2181));
+        assert_eq!(c.notes.len(), 1, "{:?}", c.notes);
+        assert!(c.notes[0].contains("nio.numWorkerThreads"), "{:?}", c.notes);
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        assert!(
+            c.warnings[0].contains("server.1, server.2, peerType"),
+            "{:?}",
+            c.warnings
+        );
+        assert_eq!(c.extra["maxCnxns"], "100");
+    }
+
+    #[test]
+    fn system_properties_sit_under_the_file() {
+        let props = SystemProperties::parse(
+            "-Xmx1g -Dzookeeper.snapCount=10 -Djute.maxbuffer=0x1000 \
+             -Dzookeeper.skipACL=yes -Dzookeeper.tickTime=5 -Dznode.container.checkIntervalMs=1000 \
+             -Djava.io.tmpdir=/x -Dzookeeper.jute.maxbuffer=5",
+        );
+        let c = Config::parse_with(&format!("{MINIMAL}skipACL=no\n"), "zoo.cfg", &props)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.snap_count, 10);
+        assert_eq!(c.jute_max_buffer_bytes, 0x1000);
+        assert_eq!(c.container_check_interval_ms, 1000);
+        assert!(!c.skip_acl, "the file wins");
+        assert_eq!(c.tick_time_ms, 3000, "tickTime is read only from the file");
+        let w = c.warnings.join("\n");
+        assert!(
+            w.contains("JVMFLAGS: -Xmx1g is a JVM option; ignored"),
+            "{w}"
+        );
+        assert!(w.contains("-Dzookeeper.tickTime ignored"), "{w}");
+        assert!(
+            w.contains("line 3: skipACL overrides JVMFLAGS -Dzookeeper.skipACL"),
+            "{w}"
+        );
+        assert_eq!(c.warnings.len(), 3, "{w}");
+        // The last of a repeated property wins.
+        let props = SystemProperties::parse("-Dzookeeper.snapCount=10 -Dzookeeper.snapCount=20");
+        let c = Config::parse_with(MINIMAL, "zoo.cfg", &props).unwrap();
+        assert_eq!(c.snap_count, 20);
+        let props = SystemProperties::parse("-Dzookeeper.snapCount=lots");
+        let e = Config::parse_with(MINIMAL, "zoo.cfg", &props)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "JVMFLAGS: invalid value \"lots\" for -Dzookeeper.snapCount: expected a number of txns"
         );
     }
 

@@ -86,6 +86,9 @@ fn start_foreground(path: PathBuf) -> ExitCode {
     for warning in &config.warnings {
         tracing::warn!("{}: {warning}", config.file_name);
     }
+    for note in &config.notes {
+        tracing::info!("{}: {note}", config.file_name);
+    }
     if config.admin_enable_server {
         tracing::info!("admin.enableServer is set, but zkserver has no admin server yet; ignored");
     }

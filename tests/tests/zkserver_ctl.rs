@@ -98,7 +98,9 @@ impl Env {
         for v in CLEARED {
             c.env_remove(v);
         }
-        c.args(args).envs(self.vars.iter().cloned()).current_dir(&self.dir);
+        c.args(args)
+            .envs(self.vars.iter().cloned())
+            .current_dir(&self.dir);
         c
     }
 
@@ -182,7 +184,11 @@ fn lifecycle_matches_zkserver_sh() {
     );
 
     let (code, out, err) = env.ctl("start");
-    assert_eq!((code, out.as_str()), (0, "Starting zookeeper ... STARTED\n"), "{err}");
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "Starting zookeeper ... STARTED\n"),
+        "{err}"
+    );
     let pid = read_pid(&env.pid_file());
     reaper.0.push(pid);
     assert!(alive(pid));
@@ -214,7 +220,10 @@ fn lifecycle_matches_zkserver_sh() {
     assert!(alive(pid2));
 
     let (code, out, _) = env.ctl("stop");
-    assert_eq!((code, out.as_str()), (0, "Stopping zookeeper ... STOPPED\n"));
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "Stopping zookeeper ... STOPPED\n")
+    );
     assert!(!env.pid_file().exists());
     assert!(!alive(pid2), "stop waits for the process to exit");
 
@@ -242,7 +251,8 @@ fn zoocfgdir_zoopidfile_and_a_stale_pid_file() {
     std::fs::create_dir_all(&conf).unwrap();
     std::fs::rename(&env.cfg, conf.join("other.cfg")).unwrap();
     let pid_file = env.dir.join("run").join("zk.pid");
-    env.vars.push(("ZOOCFGDIR".into(), conf.display().to_string()));
+    env.vars
+        .push(("ZOOCFGDIR".into(), conf.display().to_string()));
     env.vars
         .push(("ZOOPIDFILE".into(), pid_file.display().to_string()));
 
@@ -267,11 +277,18 @@ fn zoocfgdir_zoopidfile_and_a_stale_pid_file() {
     // removes it and says STOPPED, as the script does.
     std::fs::write(&pid_file, pid.to_string()).unwrap();
     let (code, out, _) = env.run(&["stop", "other.cfg"]);
-    assert_eq!((code, out.as_str()), (0, "Stopping zookeeper ... STOPPED\n"));
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "Stopping zookeeper ... STOPPED\n")
+    );
     assert!(!pid_file.exists());
     std::fs::write(&pid_file, pid.to_string()).unwrap();
     let (code, out, err) = env.run(&["start", "other.cfg"]);
-    assert_eq!((code, out.as_str()), (0, "Starting zookeeper ... STARTED\n"), "{err}");
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "Starting zookeeper ... STARTED\n"),
+        "{err}"
+    );
     let pid2 = read_pid(&pid_file);
     reaper.0.push(pid2);
     let (code, _, _) = env.run(&["stop", "other.cfg"]);
@@ -290,7 +307,10 @@ fn start_reports_a_server_that_dies() {
     );
     std::fs::write(&env.cfg, text).unwrap();
     let (code, out, err) = env.ctl("start");
-    assert_eq!((code, out.as_str()), (1, "Starting zookeeper ... FAILED TO START\n"));
+    assert_eq!(
+        (code, out.as_str()),
+        (1, "Starting zookeeper ... FAILED TO START\n")
+    );
     assert!(err.contains("cannot listen on client port"), "{err}");
     assert!(!env.pid_file().exists());
 }
@@ -301,7 +321,10 @@ fn a_bad_key_is_refused_with_file_and_line() {
     let cfg = env.cfg.display().to_string();
     let want = format!("{cfg}:7: invalid value \"many\" for snapCount: expected a number of txns");
     let (code, out, err) = env.ctl("start");
-    assert_eq!((code, out.as_str()), (1, "Starting zookeeper ... FAILED TO START\n"));
+    assert_eq!(
+        (code, out.as_str()),
+        (1, "Starting zookeeper ... FAILED TO START\n")
+    );
     assert!(err.contains(&want), "{err}");
     assert!(!env.pid_file().exists());
     let (code, _, err) = env.ctl("start-foreground");
@@ -436,7 +459,10 @@ fn foreground_log_file_only_when_asked() {
 
     let mut child = foreground(
         &env,
-        &[("ZOO_LOG_FILE", "fg.log"), ("ZOO_LOG4J_PROP", "DEBUG,ROLLINGFILE")],
+        &[
+            ("ZOO_LOG_FILE", "fg.log"),
+            ("ZOO_LOG4J_PROP", "DEBUG,ROLLINGFILE"),
+        ],
         &mut reaper,
     );
     assert!(terminate(&mut child).success());
