@@ -421,8 +421,8 @@ pub fn raw_value(path: &Path, key: &str) -> Option<String> {
     parse_properties(&text)
         .ok()?
         .into_iter()
-        .filter(|e| canonical_key(&e.key) == key && !e.value.is_empty())
-        .last()
+        .rev()
+        .find(|e| canonical_key(&e.key) == key && !e.value.is_empty())
         .map(|e| e.value)
 }
 
@@ -1311,7 +1311,7 @@ mod tests {
             let key = bad.split('=').next().unwrap();
             let e = parse_err(&format!("{MINIMAL}{bad}\n"));
             assert!(
-                e.starts_with(&format!("zoo.cfg:3: invalid value"))
+                e.starts_with("zoo.cfg:3: invalid value")
                     && e.contains(&format!(" for {key}: expected ")),
                 "{bad}: {e}"
             );
