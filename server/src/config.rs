@@ -14,10 +14,15 @@
 //!   when the same setting is passed as a JVM system property.
 //! - When a key is repeated the last value wins, as in `java.util.Properties`.
 
+pub mod ensemble;
+mod key_rules;
+pub mod system_properties;
+
 use crate::core::CoreConfig;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
+pub use system_properties::SystemProperties;
 
 /// ZooKeeper's built-in `tickTime` when the file gives none.
 pub const DEFAULT_TICK_TIME_MS: i32 = 3000;
@@ -118,6 +123,11 @@ pub struct Config {
     pub extra: BTreeMap<String, String>,
     /// Messages about keys that were ignored; logged at start-up.
     pub warnings: Vec<String>,
+    /// Keys accepted with no effect by design (Java internals); logged at
+    /// start-up as information.
+    pub notes: Vec<String>,
+    /// The `server.N` lines, by id: kept for the ensemble (standalone only now).
+    pub quorum_servers: Vec<ensemble::QuorumServer>,
 }
 
 /// Why a configuration could not be used.
@@ -153,6 +163,17 @@ impl fmt::Display for ConfigError {
         match &self.kind {
             ConfigErrorKind::Io(e) => write!(f, "{file}: cannot read the configuration: {e}"),
             ConfigErrorKind::Syntax { line, reason } => write!(f, "{file}:{line}: {reason}"),
+            ConfigErrorKind::InvalidValue {
+                line,
+                key,
+                value,
+                expected,
+            } if *line == 0 => {
+                write!(
+                    f,
+                    "{file}: invalid value {value:?} for {key}: expected {expected}"
+                )
+            }
             ConfigErrorKind::InvalidValue {
                 line,
                 key,
@@ -288,17 +309,42 @@ struct Entry {
 impl Config {
     /// Reads and parses the file at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        Config::load_with(path, &SystemProperties::default())
+    }
+
+    /// Reads the file at `path`, with the system properties of
+    /// `$SERVER_JVMFLAGS $JVMFLAGS` under it: what the server runs on.
+    pub fn load_for_server(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        Config::load_with(path, &SystemProperties::from_env())
+    }
+
+    /// Reads and parses the file at `path`, with `props` under it.
+    pub fn load_with(
+        path: impl AsRef<Path>,
+        props: &SystemProperties,
+    ) -> Result<Config, ConfigError> {
         let path = path.as_ref();
         let file_name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             file_name: file_name.clone(),
             kind: ConfigErrorKind::Io(e),
         })?;
-        Config::parse(&text, &file_name)
+        Config::parse_with(&text, &file_name, props)
     }
 
     /// Parses `text`; `file_name` is only used in messages.
     pub fn parse(text: &str, file_name: &str) -> Result<Config, ConfigError> {
+        Config::parse_with(text, file_name, &SystemProperties::default())
+    }
+
+    /// Parses `text` with the system properties `props` under it: a key the
+    /// file sets wins over its property (see [`system_properties`]). An error
+    /// in a property names `JVMFLAGS` and the `-D` flag.
+    pub fn parse_with(
+        text: &str,
+        file_name: &str,
+        props: &SystemProperties,
+    ) -> Result<Config, ConfigError> {
         let err = |kind| ConfigError {
             file_name: file_name.to_string(),
             kind,
@@ -311,10 +357,28 @@ impl Config {
         for entry in entries {
             latest.insert(canonical_key(&entry.key).to_string(), entry);
         }
+        b.add_system_properties(props, &mut latest);
         let mut ordered: Vec<(String, Entry)> = latest.into_iter().collect();
         ordered.sort_by_key(|(_, e)| e.line);
         for (key, entry) in &ordered {
-            b.apply(key, entry).map_err(err)?;
+            b.apply(key, entry).map_err(|kind| match kind {
+                // Line 0 is where system properties live.
+                ConfigErrorKind::InvalidValue {
+                    line: 0,
+                    key,
+                    value,
+                    expected,
+                } => ConfigError {
+                    file_name: "JVMFLAGS".to_string(),
+                    kind: ConfigErrorKind::InvalidValue {
+                        line: 0,
+                        key: format!("-D{key}"),
+                        value,
+                        expected,
+                    },
+                },
+                kind => err(kind),
+            })?;
         }
         b.finish().map_err(err).map(|mut c| {
             c.file_name = file_name.to_string();
@@ -347,6 +411,19 @@ impl Config {
     pub fn runner_tick_ms(&self) -> u64 {
         (self.tick_time_ms as u64 / 2).clamp(1, 500)
     }
+}
+
+/// The last value of `key` in the file at `path`, read with the same
+/// properties syntax but none of the validation: for tools that need one
+/// setting from a file that may not load (`zkserver stop` and `dataDir`).
+pub fn raw_value(path: &Path, key: &str) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    parse_properties(&text)
+        .ok()?
+        .into_iter()
+        .rev()
+        .find(|e| canonical_key(&e.key) == key && !e.value.is_empty())
+        .map(|e| e.value)
 }
 
 /// The key with any `zookeeper.` prefix removed when the rest is a key we know.
@@ -432,9 +509,54 @@ struct Builder {
     autopurge_purge_interval_hours: Option<u32>,
     extra: BTreeMap<String, String>,
     warnings: Vec<String>,
+    notes: Vec<String>,
+    ensemble_keys: Vec<String>,
+    quorum_servers: Vec<ensemble::QuorumServer>,
 }
 
 impl Builder {
+    /// Adds each property that sets a key the file does not set, as an entry
+    /// on line 0; notes the ones that do nothing.
+    fn add_system_properties(
+        &mut self,
+        props: &SystemProperties,
+        latest: &mut BTreeMap<String, Entry>,
+    ) {
+        use system_properties::Target;
+        for flag in &props.ignored_flags {
+            self.warnings
+                .push(format!("JVMFLAGS: {flag} is a JVM option; ignored"));
+        }
+        let mut from_props: BTreeMap<String, Entry> = BTreeMap::new();
+        for (name, value) in &props.properties {
+            match system_properties::target(name, is_known) {
+                Target::Key(key) => {
+                    let entry = Entry {
+                        line: 0,
+                        key: name.clone(),
+                        value: value.clone(),
+                    };
+                    from_props.insert(key.to_string(), entry);
+                }
+                Target::FileOnly(key) => self.warnings.push(format!(
+                    "JVMFLAGS: -D{name} ignored: ZooKeeper reads {key} only from the configuration file"
+                )),
+                Target::Other => {}
+            }
+        }
+        for (key, entry) in from_props {
+            match latest.get(&key) {
+                Some(file_entry) => self.warnings.push(format!(
+                    "line {}: {} overrides JVMFLAGS -D{}",
+                    file_entry.line, file_entry.key, entry.key
+                )),
+                None => {
+                    latest.insert(key, entry);
+                }
+            }
+        }
+    }
+
     fn apply(&mut self, key: &str, e: &Entry) -> Result<(), ConfigErrorKind> {
         let v = e.value.as_str();
         let bad = |expected: &'static str| ConfigErrorKind::InvalidValue {
@@ -580,6 +702,22 @@ impl Builder {
                 self.super_digest = Some(v.to_string());
             }
             _ if is_known_ignored(key) => {
+                match key_rules::check(key, v).map_err(bad)? {
+                    Some(key_rules::Kind::Ensemble) => self.ensemble_keys.push(e.key.clone()),
+                    Some(key_rules::Kind::JavaInternals) => self.notes.push(format!(
+                        "line {}: {} tunes ZooKeeper's Java internals; it has no meaning here \
+                         and is ignored",
+                        e.line, e.key
+                    )),
+                    Some(key_rules::Kind::Accepted) | None => {}
+                }
+                if let Some(id) = key.strip_prefix("server.") {
+                    // check() has vetted both the id and the value.
+                    let id = id.parse::<u64>().unwrap_or_default();
+                    if let Some(server) = ensemble::parse_server(id, v) {
+                        self.quorum_servers.push(server);
+                    }
+                }
                 self.extra.insert(e.key.clone(), e.value.clone());
             }
             _ => self
@@ -609,7 +747,14 @@ impl Builder {
         FourLetterWhitelist::Only(words)
     }
 
-    fn finish(self) -> Result<Config, ConfigErrorKind> {
+    fn finish(mut self) -> Result<Config, ConfigErrorKind> {
+        if !self.ensemble_keys.is_empty() {
+            self.warnings.push(format!(
+                "ensemble settings kept but unused, this build serves standalone only: {}",
+                self.ensemble_keys.join(", ")
+            ));
+        }
+        self.quorum_servers.sort_by_key(|s| s.id);
         let tick_time_ms = self.tick_time_ms.unwrap_or(DEFAULT_TICK_TIME_MS);
         let data_dir = self
             .data_dir
@@ -673,6 +818,8 @@ impl Builder {
             autopurge_purge_interval_hours: self.autopurge_purge_interval_hours.unwrap_or(0),
             extra: self.extra,
             warnings: self.warnings,
+            notes: self.notes,
+            quorum_servers: self.quorum_servers,
         })
     }
 }
@@ -689,7 +836,7 @@ fn parse_port(v: &str) -> Option<u16> {
     v.parse::<u16>().ok()
 }
 
-fn parse_bool(v: &str) -> Option<bool> {
+pub(crate) fn parse_bool(v: &str) -> Option<bool> {
     match v.to_ascii_lowercase().as_str() {
         "true" | "yes" => Some(true),
         "false" | "no" => Some(false),
@@ -1132,7 +1279,102 @@ mod tests {
         assert!(!c.extra.contains_key("frobnicate"));
         assert_eq!(
             c.warnings,
-            vec!["line 13: unknown key frobnicate ignored".to_string()]
+            vec![
+                "line 13: unknown key frobnicate ignored".to_string(),
+                "ensemble settings kept but unused, this build serves standalone only: \
+                 initLimit, syncLimit, server.1, standaloneEnabled"
+                    .to_string()
+            ]
+        );
+        assert_eq!(c.quorum_servers.len(), 1);
+        assert_eq!(c.quorum_servers[0].id, 1);
+        assert_eq!(c.quorum_servers[0].addresses[0].host, "localhost");
+    }
+
+    #[test]
+    fn known_keys_are_validated_with_file_and_line() {
+        for bad in [
+            "initLimit=ten",
+            "syncLimit=0",
+            "server.1=localhost:2888",
+            "server.one=localhost:2888:3888",
+            "peerType=leader",
+            "electionAlg=1",
+            "standaloneEnabled=maybe",
+            "maxCnxns=-3",
+            "snapshot.compression.method=zip",
+            "digest.enabled=on",
+            "observerMasterPort=99999",
+            "connectionDropIncrease=x",
+            "nio.numWorkerThreads=x",
+        ] {
+            let key = bad.split('=').next().unwrap();
+            let e = parse_err(&format!("{MINIMAL}{bad}\n"));
+            assert!(
+                e.starts_with("zoo.cfg:3: invalid value")
+                    && e.contains(&format!(" for {key}: expected ")),
+                "{bad}: {e}"
+            );
+        }
+        let c = with(
+            "server.1=a:2888:3888;2181\nserver.2=b:2888:3888:observer\npeerType=observer\n\
+             nio.numWorkerThreads=8\nmaxCnxns=100\ndigest.enabled=false",
+        );
+        assert_eq!(
+            c.quorum_servers
+                .iter()
+                .map(|s| (s.id, s.observer))
+                .collect::<Vec<_>>(),
+            vec![(1, false), (2, true)]
+        );
+        assert_eq!(c.quorum_servers[0].client_port, Some(2181));
+        assert_eq!(c.notes.len(), 1, "{:?}", c.notes);
+        assert!(c.notes[0].contains("nio.numWorkerThreads"), "{:?}", c.notes);
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        assert!(
+            c.warnings[0].contains("server.1, server.2, peerType"),
+            "{:?}",
+            c.warnings
+        );
+        assert_eq!(c.extra["maxCnxns"], "100");
+    }
+
+    #[test]
+    fn system_properties_sit_under_the_file() {
+        let props = SystemProperties::parse(
+            "-Xmx1g -Dzookeeper.snapCount=10 -Djute.maxbuffer=0x1000 \
+             -Dzookeeper.skipACL=yes -Dzookeeper.tickTime=5 -Dznode.container.checkIntervalMs=1000 \
+             -Djava.io.tmpdir=/x -Dzookeeper.jute.maxbuffer=5",
+        );
+        let c = Config::parse_with(&format!("{MINIMAL}skipACL=no\n"), "zoo.cfg", &props)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.snap_count, 10);
+        assert_eq!(c.jute_max_buffer_bytes, 0x1000);
+        assert_eq!(c.container_check_interval_ms, 1000);
+        assert!(!c.skip_acl, "the file wins");
+        assert_eq!(c.tick_time_ms, 3000, "tickTime is read only from the file");
+        let w = c.warnings.join("\n");
+        assert!(
+            w.contains("JVMFLAGS: -Xmx1g is a JVM option; ignored"),
+            "{w}"
+        );
+        assert!(w.contains("-Dzookeeper.tickTime ignored"), "{w}");
+        assert!(
+            w.contains("line 3: skipACL overrides JVMFLAGS -Dzookeeper.skipACL"),
+            "{w}"
+        );
+        assert_eq!(c.warnings.len(), 3, "{w}");
+        // The last of a repeated property wins.
+        let props = SystemProperties::parse("-Dzookeeper.snapCount=10 -Dzookeeper.snapCount=20");
+        let c = Config::parse_with(MINIMAL, "zoo.cfg", &props).unwrap();
+        assert_eq!(c.snap_count, 20);
+        let props = SystemProperties::parse("-Dzookeeper.snapCount=lots");
+        let e = Config::parse_with(MINIMAL, "zoo.cfg", &props)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "JVMFLAGS: invalid value \"lots\" for -Dzookeeper.snapCount: expected a number of txns"
         );
     }
 

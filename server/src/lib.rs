@@ -7,7 +7,10 @@
 
 pub mod config;
 pub mod core;
+pub mod ctl;
+pub mod logging;
 pub mod net;
+pub mod notify;
 pub mod runner;
 pub mod storage;
 pub mod tools;

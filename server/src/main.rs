@@ -1,5 +1,6 @@
 //! The `zkserver` binary, invoked like `zkServer.sh`:
-//! `zkserver [--config <dir>] start-foreground [zoo.cfg]` or `zkserver version`.
+//! `zkserver [--config <dir>] {start|start-foreground|stop|restart|status|print-cmd} [zoo.cfg]`
+//! or `zkserver version`; the lifecycle commands live in `ctl`.
 //!
 //! Invariants:
 //! - A bad command line, configuration or port exits non-zero with one
@@ -8,6 +9,8 @@
 //!   name is looked up in the config directory (`--config`, else
 //!   `$ZOOCFGDIR`, else `conf`), a path containing `/` is used as given.
 //! - SIGINT and SIGTERM stop the server cleanly (exit 0).
+//! - Under systemd (`NOTIFY_SOCKET`), `READY=1` once clients are served and
+//!   `STOPPING=1` when shutdown begins (`notify`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,7 +19,7 @@ use std::time::Duration;
 use zk_server::config::Config;
 use zk_server::net::four_letter::full_version;
 use zk_server::net::Listener;
-use zk_server::{core, runner, storage};
+use zk_server::{core, ctl, logging, notify, runner, storage};
 
 const USAGE: &str = "Usage: zkserver [--config <conf-dir>] \
     {start|start-foreground|stop|version|restart|status|print-cmd} [zoo.cfg]
@@ -44,7 +47,7 @@ fn main() -> ExitCode {
     let command = args.first().map(String::as_str).unwrap_or("");
     match command {
         "start-foreground" => {
-            let path = config_path(conf_dir, args.get(1).map(String::as_str));
+            let path = ctl::config_path(conf_dir, args.get(1).map(String::as_str));
             start_foreground(path)
         }
         "version" => {
@@ -55,8 +58,8 @@ fn main() -> ExitCode {
             ExitCode::from(zk_server::tools::run(command, &args[1..], conf_dir))
         }
         "start" | "stop" | "status" | "restart" | "print-cmd" => {
-            eprintln!("zkserver {command}: not implemented yet (use start-foreground)");
-            ExitCode::from(2)
+            let path = ctl::config_path(conf_dir, args.get(1).map(String::as_str));
+            ExitCode::from(ctl::run(command, &ctl::Ctl::new(path)))
         }
         _ => {
             eprintln!("{USAGE}");
@@ -65,53 +68,26 @@ fn main() -> ExitCode {
     }
 }
 
-/// Where the configuration file is, following `zkServer.sh`'s rules.
-fn config_path(conf_dir: Option<PathBuf>, arg: Option<&str>) -> PathBuf {
-    let dir = conf_dir.unwrap_or_else(|| PathBuf::from("conf"));
-    match arg {
-        None => dir.join("zoo.cfg"),
-        Some(arg) if arg.contains('/') => PathBuf::from(arg),
-        Some(arg) => {
-            let in_dir = dir.join(arg);
-            // Friendlier than zkServer.sh: a bare name that is not in the
-            // config directory but is in the current one is used from there.
-            if !in_dir.exists() && std::path::Path::new(arg).exists() {
-                PathBuf::from(arg)
-            } else {
-                in_dir
-            }
-        }
-    }
-}
-
-/// Logs go to stderr, filtered by `ZK_LOG`, else `RUST_LOG`, else `info`.
-fn init_logging() {
-    let spec = std::env::var("ZK_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".to_string());
-    let filter = tracing_subscriber::EnvFilter::try_new(&spec)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colour only for a terminal: escape codes in a log file are noise.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .init();
-}
-
 fn start_foreground(path: PathBuf) -> ExitCode {
-    init_logging();
+    eprintln!("Using config: {}", path.display());
+    if let Err(e) = logging::init(&logging::LogSettings::from_env()) {
+        eprintln!("zkserver: cannot open the log: {e}");
+        return ExitCode::from(1);
+    }
     tracing::info!("Using config: {}", path.display());
-    let config = match Config::load(&path) {
+    let config = match Config::load_for_server(&path) {
         Ok(config) => config,
         Err(e) => {
+            tracing::error!("{e}");
             eprintln!("zkserver: {e}");
             return ExitCode::from(1);
         }
     };
     for warning in &config.warnings {
         tracing::warn!("{}: {warning}", config.file_name);
+    }
+    for note in &config.notes {
+        tracing::info!("{}: {note}", config.file_name);
     }
     if config.admin_enable_server {
         tracing::info!("admin.enableServer is set, but zkserver has no admin server yet; ignored");
@@ -298,10 +274,12 @@ async fn serve(config: Config) -> ExitCode {
         ),
         Err(_) => tracing::info!("zkserver {} ready", full_version()),
     }
+    notify::ready();
     tokio::select! {
         _ = listener.run() => {}
         signal = shutdown_signal() => tracing::info!("received {signal}, shutting down"),
     }
+    notify::stopping();
     ExitCode::SUCCESS
 }
 
