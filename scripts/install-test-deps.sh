@@ -2,7 +2,9 @@
 # Install everything the compatibility tests need. Idempotent: does nothing
 # when the packages and the venv are already in place.
 #   - Debian packages: zookeeper, zookeeper-bin (Apache ZooKeeper 3.8.0, the
-#     reference server and zkCli.sh), netcat-openbsd (four-letter words);
+#     reference server and zkCli.sh), netcat-openbsd (four-letter words),
+#     libservlet-api-java (lets the reference's Jetty AdminServer start),
+#     prometheus (promtool checks our /metrics);
 #   - <repo>/.venv with tests/compat/kazoo/requirements.txt (kazoo 2.11.0 ...).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,7 +23,7 @@ pkg_installed() {
 }
 
 missing=()
-for p in zookeeper zookeeper-bin netcat-openbsd; do
+for p in zookeeper zookeeper-bin netcat-openbsd libservlet-api-java prometheus; do
     pkg_installed "$p" || missing+=("$p")
 done
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
@@ -36,7 +38,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     "${SUDO[@]}" apt-get update
     "${SUDO[@]}" apt-get install -y "${missing[@]}"
 else
-    log "Debian packages present (zookeeper, zookeeper-bin, netcat-openbsd)"
+    log "Debian packages present (zookeeper, zookeeper-bin, netcat-openbsd, libservlet-api-java, prometheus)"
 fi
 
 # ---- Python venv --------------------------------------------------------------
