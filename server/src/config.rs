@@ -1151,17 +1151,48 @@ mod tests {
     }
 
     #[test]
+    fn admin_and_metrics_keys() {
+        let c = with("");
+        assert_eq!(c.admin_server_address, "0.0.0.0");
+        assert_eq!(c.admin_command_url, "/commands");
+        assert_eq!(c.admin_idle_timeout_ms, 30_000);
+        assert_eq!(c.metrics_provider_class_name, None);
+        assert_eq!(c.metrics_provider_http_port, 7000);
+        assert_eq!(c.metrics_provider_http_host, "0.0.0.0");
+        let c = with(
+            "admin.serverAddress=127.0.0.1\nadmin.commandURL=/zk/\nadmin.idleTimeout=5000\n\
+             metricsProvider.className=X\nmetricsProvider.httpPort=7001\n\
+             metricsProvider.httpHost=127.0.0.1",
+        );
+        assert_eq!(c.admin_server_address, "127.0.0.1");
+        assert_eq!(c.admin_command_url, "/zk");
+        assert_eq!(c.admin_idle_timeout_ms, 5000);
+        assert_eq!(c.metrics_provider_class_name.as_deref(), Some("X"));
+        assert_eq!(c.metrics_provider_http_port, 7001);
+        assert_eq!(c.metrics_provider_http_host, "127.0.0.1");
+        assert!(c.extra.is_empty(), "{:?}", c.extra);
+        for bad in [
+            "admin.commandURL=zk",
+            "admin.idleTimeout=0",
+            "metricsProvider.httpPort=x",
+        ] {
+            let e = parse_err(&format!("dataDir=/d\nclientPort=1\n{bad}\n"));
+            assert!(e.contains("invalid value"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn known_and_unknown_keys() {
         let c = with(
             "initLimit=10\nsyncLimit=5\nserver.1=localhost:2888:3888\nautopurge.purgeInterval=1\n\
-             metricsProvider.httpPort=7000\nsecureClientPort=2281\nstandaloneEnabled=true\n\
+             metricsProvider.exportJvmInfo=false\nsecureClientPort=2281\nstandaloneEnabled=true\n\
              snapCount=1000\npreAllocSize=100\nforceSync=no\nfrobnicate=1",
         );
         for key in [
             "initLimit",
             "syncLimit",
             "server.1",
-            "metricsProvider.httpPort",
+            "metricsProvider.exportJvmInfo",
             "secureClientPort",
             "standaloneEnabled",
         ] {
