@@ -4,6 +4,8 @@
 #   - Debian packages: zookeeper, zookeeper-bin (Apache ZooKeeper 3.8.0, the
 #     reference server and zkCli.sh), netcat-openbsd (four-letter words),
 #     python3-yaml (tests/tests/packaging.rs reads the Kubernetes manifests);
+#     libservlet-api-java (lets the reference's Jetty AdminServer start),
+#     prometheus (promtool checks our /metrics);
 #   - <repo>/.venv with tests/compat/kazoo/requirements.txt (kazoo 2.11.0 ...).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -22,7 +24,7 @@ pkg_installed() {
 }
 
 missing=()
-for p in zookeeper zookeeper-bin netcat-openbsd python3-yaml; do
+for p in zookeeper zookeeper-bin netcat-openbsd libservlet-api-java prometheus python3-yaml; do
     pkg_installed "$p" || missing+=("$p")
 done
 command -v java >/dev/null 2>&1 || missing+=(default-jre-headless)
@@ -37,7 +39,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     "${SUDO[@]}" apt-get update
     "${SUDO[@]}" apt-get install -y "${missing[@]}"
 else
-    log "Debian packages present (zookeeper, zookeeper-bin, netcat-openbsd, python3-yaml)"
+    log "Debian packages present (zookeeper, zookeeper-bin, netcat-openbsd, libservlet-api-java, prometheus, python3-yaml)"
 fi
 
 # ---- Python venv --------------------------------------------------------------

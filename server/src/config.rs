@@ -88,9 +88,21 @@ pub struct Config {
     /// `jute.maxbuffer`: the largest frame a client may send.
     pub jute_max_buffer_bytes: usize,
     pub four_letter_whitelist: FourLetterWhitelist,
-    /// Parsed for compatibility; there is no admin server yet.
+    /// `admin.enableServer`: serve the admin HTTP API (default true).
     pub admin_enable_server: bool,
     pub admin_server_port: u16,
+    /// `admin.serverAddress` (default `0.0.0.0`).
+    pub admin_server_address: String,
+    /// `admin.commandURL` (default `/commands`).
+    pub admin_command_url: String,
+    /// `admin.idleTimeout`: ms an admin connection may wait between requests.
+    pub admin_idle_timeout_ms: u64,
+    /// `metricsProvider.className`; Prometheus's enables `/metrics`.
+    pub metrics_provider_class_name: Option<String>,
+    /// `metricsProvider.httpHost` (default `0.0.0.0`).
+    pub metrics_provider_http_host: String,
+    /// `metricsProvider.httpPort` (default 7000).
+    pub metrics_provider_http_port: u16,
     pub reconfig_enabled: bool,
     pub skip_acl: bool,
     /// TTL nodes; on by default here (ZooKeeper defaults it off).
@@ -492,6 +504,12 @@ struct Builder {
     four_letter_whitelist: Option<FourLetterWhitelist>,
     admin_enable_server: Option<bool>,
     admin_server_port: Option<u16>,
+    admin_server_address: Option<String>,
+    admin_command_url: Option<String>,
+    admin_idle_timeout_ms: Option<u64>,
+    metrics_provider_class_name: Option<String>,
+    metrics_provider_http_host: Option<String>,
+    metrics_provider_http_port: Option<u16>,
     reconfig_enabled: Option<bool>,
     skip_acl: Option<bool>,
     extended_types_enabled: Option<bool>,
@@ -584,6 +602,22 @@ impl Builder {
             "clientPort" => self.client_port = Some(parse_port(v).ok_or_else(|| bad(PORT))?),
             "admin.serverPort" => {
                 self.admin_server_port = Some(parse_port(v).ok_or_else(|| bad(PORT))?)
+            }
+            "admin.serverAddress" => self.admin_server_address = Some(v.to_string()),
+            "admin.commandURL" => {
+                if !v.starts_with('/') {
+                    return Err(bad("a URL path starting with /"));
+                }
+                self.admin_command_url = Some(v.trim_end_matches('/').to_string());
+            }
+            "admin.idleTimeout" => {
+                let n = v.parse::<u64>().ok().filter(|n| *n > 0);
+                self.admin_idle_timeout_ms = Some(n.ok_or_else(|| bad("a positive number of ms"))?);
+            }
+            "metricsProvider.className" => self.metrics_provider_class_name = Some(v.to_string()),
+            "metricsProvider.httpHost" => self.metrics_provider_http_host = Some(v.to_string()),
+            "metricsProvider.httpPort" => {
+                self.metrics_provider_http_port = Some(parse_port(v).ok_or_else(|| bad(PORT))?)
             }
             "clientPortAddress" => {
                 let ok = v.parse::<std::net::IpAddr>().is_ok() || is_host_name(v);
@@ -797,6 +831,18 @@ impl Builder {
             four_letter_whitelist: self.four_letter_whitelist.unwrap_or_default(),
             admin_enable_server: self.admin_enable_server.unwrap_or(true),
             admin_server_port: self.admin_server_port.unwrap_or(DEFAULT_ADMIN_SERVER_PORT),
+            admin_server_address: self
+                .admin_server_address
+                .unwrap_or_else(|| "0.0.0.0".to_string()),
+            admin_command_url: self
+                .admin_command_url
+                .unwrap_or_else(|| "/commands".to_string()),
+            admin_idle_timeout_ms: self.admin_idle_timeout_ms.unwrap_or(30_000),
+            metrics_provider_class_name: self.metrics_provider_class_name,
+            metrics_provider_http_host: self
+                .metrics_provider_http_host
+                .unwrap_or_else(|| "0.0.0.0".to_string()),
+            metrics_provider_http_port: self.metrics_provider_http_port.unwrap_or(7000),
             reconfig_enabled: self.reconfig_enabled.unwrap_or(false),
             skip_acl: self.skip_acl.unwrap_or(false),
             extended_types_enabled: self.extended_types_enabled.unwrap_or(true),
@@ -1252,17 +1298,48 @@ mod tests {
     }
 
     #[test]
+    fn admin_and_metrics_keys() {
+        let c = with("");
+        assert_eq!(c.admin_server_address, "0.0.0.0");
+        assert_eq!(c.admin_command_url, "/commands");
+        assert_eq!(c.admin_idle_timeout_ms, 30_000);
+        assert_eq!(c.metrics_provider_class_name, None);
+        assert_eq!(c.metrics_provider_http_port, 7000);
+        assert_eq!(c.metrics_provider_http_host, "0.0.0.0");
+        let c = with(
+            "admin.serverAddress=127.0.0.1\nadmin.commandURL=/zk/\nadmin.idleTimeout=5000\n\
+             metricsProvider.className=X\nmetricsProvider.httpPort=7001\n\
+             metricsProvider.httpHost=127.0.0.1",
+        );
+        assert_eq!(c.admin_server_address, "127.0.0.1");
+        assert_eq!(c.admin_command_url, "/zk");
+        assert_eq!(c.admin_idle_timeout_ms, 5000);
+        assert_eq!(c.metrics_provider_class_name.as_deref(), Some("X"));
+        assert_eq!(c.metrics_provider_http_port, 7001);
+        assert_eq!(c.metrics_provider_http_host, "127.0.0.1");
+        assert!(c.extra.is_empty(), "{:?}", c.extra);
+        for bad in [
+            "admin.commandURL=zk",
+            "admin.idleTimeout=0",
+            "metricsProvider.httpPort=x",
+        ] {
+            let e = parse_err(&format!("dataDir=/d\nclientPort=1\n{bad}\n"));
+            assert!(e.contains("invalid value"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn known_and_unknown_keys() {
         let c = with(
             "initLimit=10\nsyncLimit=5\nserver.1=localhost:2888:3888\nautopurge.purgeInterval=1\n\
-             metricsProvider.httpPort=7000\nsecureClientPort=2281\nstandaloneEnabled=true\n\
+             metricsProvider.exportJvmInfo=false\nsecureClientPort=2281\nstandaloneEnabled=true\n\
              snapCount=1000\npreAllocSize=100\nforceSync=no\nfrobnicate=1",
         );
         for key in [
             "initLimit",
             "syncLimit",
             "server.1",
-            "metricsProvider.httpPort",
+            "metricsProvider.exportJvmInfo",
             "secureClientPort",
             "standaloneEnabled",
         ] {

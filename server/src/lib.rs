@@ -5,10 +5,12 @@
 //! bytes; `runner` is the single-writer task that owns the core and moves
 //! bytes between it and the connections; `config` reads `zoo.cfg`.
 
+pub mod admin;
 pub mod config;
 pub mod core;
 pub mod ctl;
 pub mod logging;
+pub mod metrics;
 pub mod net;
 pub mod notify;
 pub mod runner;

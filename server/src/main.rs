@@ -89,9 +89,6 @@ fn start_foreground(path: PathBuf) -> ExitCode {
     for note in &config.notes {
         tracing::info!("{}: {note}", config.file_name);
     }
-    if config.admin_enable_server {
-        tracing::info!("admin.enableServer is set, but zkserver has no admin server yet; ignored");
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -122,13 +119,19 @@ fn recover(
     now_ms: i64,
 ) -> Result<(), Box<dyn std::error::Error>> {
     use storage::snapshot;
+    let metrics = zk_server::metrics::server();
+    let started = std::time::Instant::now();
     for stale in snapshot::remove_stale_temp_files(snap_dir)? {
         tracing::info!(
             "removed {}, left by a snapshot a stop interrupted",
             stale.display()
         );
     }
-    if let Some(snap) = snapshot::read_latest_valid(snap_dir, config.extended_types_enabled)? {
+    let snap = snapshot::read_latest_valid(snap_dir, config.extended_types_enabled)?;
+    metrics
+        .startup_snap_load_time
+        .observe(started.elapsed().as_millis() as u64);
+    if let Some(snap) = snap {
         tracing::info!(
             "loaded snapshot 0x{:x} ({} znodes, {} sessions)",
             snap.zxid,
@@ -137,6 +140,7 @@ fn recover(
         );
         server.restore(snap.tree, &snap.sessions, now_ms);
     }
+    let replay_started = std::time::Instant::now();
     let after = server.tree().last_processed_zxid;
     let read = storage::txn_log::read_logs(log_dir, after)?;
     if let Some((file, offset)) = &read.torn_tail {
@@ -148,6 +152,13 @@ fn recover(
     }
     let count = read.txns.len();
     server.recover(read.txns, now_ms);
+    metrics.startup_txns_loaded.observe(count as u64);
+    metrics
+        .startup_txns_load_time
+        .observe(replay_started.elapsed().as_millis() as u64);
+    metrics
+        .dbinittime
+        .observe(started.elapsed().as_millis() as u64);
     let zxid = server.tree().last_processed_zxid;
     tracing::info!(
         "replayed {count} txns from {}; last zxid 0x{zxid:x}",
@@ -267,6 +278,8 @@ async fn serve(config: Config) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let _admin = zk_server::admin::spawn(&listener).await;
+    let _metrics = zk_server::metrics::http::spawn(&listener).await;
     match listener.local_addr() {
         Ok(addr) => tracing::info!(
             "zkserver {} ready: serving clients on {addr}",

@@ -50,6 +50,17 @@ pub enum RunnerMsg {
         word: String,
         reply: oneshot::Sender<String>,
     },
+    /// A read of the core's state for the admin API, run between inputs.
+    Inspect(Inspect),
+}
+
+/// A closure the runner runs on the core (admin reads); it replies itself.
+pub struct Inspect(pub Box<dyn FnOnce(&mut Server) + Send>);
+
+impl std::fmt::Debug for Inspect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Inspect")
+    }
 }
 
 /// What a connection task is told to do.
@@ -88,6 +99,19 @@ impl RunnerHandle {
             })
             .await
             .ok()?;
+        rx.await.ok()
+    }
+
+    /// Runs `f` on the core in the runner task; `None` if it has stopped.
+    pub async fn inspect<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Server) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (reply, rx) = oneshot::channel();
+        let run = Box::new(move |server: &mut Server| {
+            let _ = reply.send(f(server));
+        });
+        self.tx.send(RunnerMsg::Inspect(Inspect(run))).await.ok()?;
         rx.await.ok()
     }
 }
@@ -304,6 +328,7 @@ async fn run(
             Some(RunnerMsg::Command { word, reply }) => {
                 let _ = reply.send(server.command(&word));
             }
+            Some(RunnerMsg::Inspect(Inspect(f))) => f(&mut server),
         }
         deliver(
             &mut server,

@@ -40,6 +40,8 @@ pub struct ServerOptions {
     pub extended_types: bool,
     /// How long to wait for `ruok` → `imok` (and `srvr` reporting a mode).
     pub start_timeout: Duration,
+    /// More `zoo.cfg` lines, after the defaults (so they win), for both kinds.
+    pub extra_cfg: Vec<String>,
 }
 
 impl Default for ServerOptions {
@@ -49,6 +51,7 @@ impl Default for ServerOptions {
             container_check_interval_ms: 3_600_000,
             extended_types: true,
             start_timeout: Duration::from_secs(60),
+            extra_cfg: Vec::new(),
         }
     }
 }
@@ -221,7 +224,7 @@ fn start_once(kind: Kind, opts: &ServerOptions) -> Result<TestServer, String> {
             if let Some(why) = reference_missing() {
                 return Err(why);
             }
-            let cfg = write_cfg(&dir, port, opts, &[]);
+            let cfg = write_cfg(&dir, port, opts, &opts.extra_cfg);
             let jars = reference_jar_dir();
             let log4j = dir.join("log4j.properties");
             std::fs::write(
@@ -237,11 +240,17 @@ fn start_once(kind: Kind, opts: &ServerOptions) -> Result<TestServer, String> {
                 ),
             )
             .map_err(|e| e.to_string())?;
-            let cp = ["zookeeper.jar", "slf4j-log4j12.jar", "log4j-1.2.jar"]
-                .iter()
-                .map(|j| jars.join(j).display().to_string())
-                .collect::<Vec<_>>()
-                .join(":");
+            // servlet-api lets Jetty's AdminServer start when a test enables it.
+            let cp = [
+                "zookeeper.jar",
+                "slf4j-log4j12.jar",
+                "log4j-1.2.jar",
+                "servlet-api.jar",
+            ]
+            .iter()
+            .map(|j| jars.join(j).display().to_string())
+            .collect::<Vec<_>>()
+            .join(":");
             let mut c = Command::new("java");
             c.arg("-Xmx512m")
                 .arg("-XX:+UseSerialGC")
@@ -275,7 +284,10 @@ fn start_once(kind: Kind, opts: &ServerOptions) -> Result<TestServer, String> {
                         opts.container_check_interval_ms
                     ),
                     format!("extendedTypesEnabled={}", opts.extended_types),
-                ],
+                ]
+                .into_iter()
+                .chain(opts.extra_cfg.iter().cloned())
+                .collect::<Vec<_>>(),
             );
             let mut c = Command::new(bin);
             c.arg("start-foreground").arg(cfg);

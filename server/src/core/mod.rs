@@ -25,7 +25,7 @@ pub mod stats;
 pub mod txn;
 pub mod watches;
 
-pub use server::Server;
+pub use server::{AdminView, Server};
 pub use stats::{ConnInfo, ServerStats};
 
 use bytes::Bytes;

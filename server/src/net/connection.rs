@@ -119,11 +119,13 @@ async fn session(
         return false; // The runner has stopped: the server is shutting down.
     }
     let max = shared.config.jute_max_buffer_bytes;
-    let outstanding = Semaphore::new(shared.config.global_outstanding_limit.max(1) as usize);
+    let limit = shared.config.global_outstanding_limit.max(1) as usize;
+    let outstanding = Semaphore::new(limit);
+    let timer = crate::metrics::RequestTimer::new(limit + 1);
     let (rd, wr) = stream.split();
     let end = tokio::select! {
-        end = read_frames(shared, conn, peer, first, rd, max, &outstanding) => end,
-        end = write_frames(conn, peer, out_rx, wr, &outstanding) => end,
+        end = read_frames(shared, conn, peer, first, rd, max, &outstanding, &timer) => end,
+        end = write_frames(conn, peer, out_rx, wr, &outstanding, &timer) => end,
     };
     if matches!(end, End::Closed) {
         linger(stream).await;
@@ -132,6 +134,7 @@ async fn session(
 }
 
 /// Decodes frames and hands them to the runner until the input ends.
+#[allow(clippy::too_many_arguments)] // the connection's parts, borrowed once
 async fn read_frames(
     shared: &Shared,
     conn: ConnId,
@@ -140,6 +143,7 @@ async fn read_frames(
     rd: impl AsyncRead + Unpin,
     max_frame_bytes: usize,
     outstanding: &Semaphore,
+    timer: &crate::metrics::RequestTimer,
 ) -> End {
     // The first four bytes were read to rule out a four-letter word; put
     // them back in front of the stream for the decoder.
@@ -160,6 +164,7 @@ async fn read_frames(
                     Ok(permit) => permit.forget(),
                     Err(_) => return End::Dropped,
                 }
+                timer.request(&frame);
                 if shared
                     .runner
                     .tx
@@ -203,6 +208,7 @@ async fn write_frames(
     mut rx: mpsc::Receiver<ConnCommand>,
     wr: impl AsyncWrite + Unpin,
     outstanding: &Semaphore,
+    timer: &crate::metrics::RequestTimer,
 ) -> End {
     let mut wr = BufWriter::with_capacity(WRITE_BUF_BYTES, wr);
     while let Some(cmd) = rx.recv().await {
@@ -214,6 +220,7 @@ async fn write_frames(
                     if frame.get(4..8) != Some(&[0xff, 0xff, 0xff, 0xff][..]) {
                         outstanding.add_permits(1);
                     }
+                    timer.reply(&frame);
                     if let Err(e) = wr.write_all(&frame).await {
                         tracing::debug!(conn, "write to {} failed: {e}", java_socket_addr(peer));
                         return End::Dropped;

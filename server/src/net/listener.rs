@@ -50,8 +50,16 @@ impl Listener {
         self.tcp.local_addr()
     }
 
+    /// State shared with the connections (the admin API reads it too).
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// Accepts connections until the task is dropped; never returns.
     pub async fn run(self) {
+        // Ready while this loop runs; the guard clears it when the loop is
+        // dropped at shutdown.
+        let _serving = Serving::start(Arc::clone(&self.shared));
         loop {
             let (stream, peer) = match self.tcp.accept().await {
                 Ok(accepted) => accepted,
@@ -72,6 +80,9 @@ impl Listener {
                 drop(stream);
                 continue;
             };
+            crate::metrics::server()
+                .connection_request_count
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let conn = self.shared.next_conn_id();
             tokio::spawn(connection::serve(
                 Arc::clone(&self.shared),
@@ -81,5 +92,25 @@ impl Listener {
                 slot,
             ));
         }
+    }
+}
+
+/// Marks the accept loop as running for as long as it lives.
+struct Serving(Arc<Shared>);
+
+impl Serving {
+    fn start(shared: Arc<Shared>) -> Serving {
+        shared
+            .serving
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        Serving(shared)
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0
+            .serving
+            .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 }

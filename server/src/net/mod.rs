@@ -14,7 +14,7 @@
 
 pub mod connection;
 pub mod four_letter;
-mod host_info;
+pub(crate) mod host_info;
 pub mod listener;
 
 pub use listener::Listener;
@@ -48,6 +48,8 @@ pub(crate) struct Shared {
     pub(crate) trace_mask: AtomicI64,
     /// Connections refused by `maxClientCnxns` (mntr's `zk_connection_rejected`).
     pub(crate) rejected: AtomicU64,
+    /// The accept loop is running (the admin API's `/ready`).
+    pub(crate) serving: std::sync::atomic::AtomicBool,
     next_conn: AtomicU64,
     per_ip: Mutex<HashMap<IpAddr, u32>>,
     live: AtomicUsize,
@@ -62,6 +64,7 @@ impl Shared {
             started: Instant::now(),
             trace_mask: AtomicI64::new(DEFAULT_TRACE_MASK),
             rejected: AtomicU64::new(0),
+            serving: std::sync::atomic::AtomicBool::new(false),
             next_conn: AtomicU64::new(1),
             per_ip: Mutex::new(HashMap::new()),
             live: AtomicUsize::new(0),

@@ -166,13 +166,18 @@ impl SnapshotWriter {
             .name("Snapshot Thread".to_string())
             .spawn(move || {
                 match write(&dir, zxid, rx) {
-                    Ok(Some((path, head, size))) => tracing::info!(
-                        "snapshot taken: {} ({} znodes, {} sessions, {size} bytes) in {} ms",
-                        path.display(),
-                        head.nodes,
-                        head.sessions.len(),
-                        head.started.elapsed().as_millis()
-                    ),
+                    Ok(Some((path, head, size))) => {
+                        crate::metrics::server()
+                            .snapshottime
+                            .observe(head.started.elapsed().as_millis() as u64);
+                        tracing::info!(
+                            "snapshot taken: {} ({} znodes, {} sessions, {size} bytes) in {} ms",
+                            path.display(),
+                            head.nodes,
+                            head.sessions.len(),
+                            head.started.elapsed().as_millis()
+                        )
+                    }
                     // The runner went away mid-walk (shutdown): nothing to keep.
                     Ok(None) => {}
                     Err(e) => tracing::error!(

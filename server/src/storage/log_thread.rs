@@ -181,7 +181,17 @@ fn run(
         }
         match write_batch(&disk, &config, &mut writer, &batch) {
             Ok(fsync) => {
+                let metrics = crate::metrics::server();
+                metrics
+                    .sync_processor_batch_size
+                    .observe(batch.len() as u64);
+                if let Some(took) = fsync {
+                    metrics.fsynctime.observe(took.as_millis() as u64);
+                }
                 if let Some(took) = fsync.filter(|t| *t > threshold) {
+                    metrics
+                        .fsync_threshold_exceed_count
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let size = writer.as_ref().map_or(0, TxnLogWriter::file_size);
                     tracing::warn!(
                         "fsync-ing the write ahead log in {} took {}ms which will adversely \

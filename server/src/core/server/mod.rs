@@ -139,10 +139,12 @@ pub struct Server {
     latency_count: u64,
 }
 
+mod admin_view;
 mod figures;
 mod reads;
 mod reply;
 
+pub use admin_view::AdminView;
 pub use reply::is_read_op;
 use reply::*;
 
