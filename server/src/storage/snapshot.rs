@@ -178,12 +178,7 @@ pub struct SnapshotData {
 }
 
 /// ZooKeeper's `ZxidDigest`: the tree digest as of a zxid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SnapshotDigest {
-    pub zxid: i64,
-    pub version: i32,
-    pub digest: i64,
-}
+pub type SnapshotDigest = crate::core::digest::ZxidDigest;
 
 // ---- writing ----
 

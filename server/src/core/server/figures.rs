@@ -46,6 +46,7 @@ impl Server {
                 self.latency_total_ms as f64 / self.latency_count as f64
             },
             connections,
+            digest_mismatches: self.tree.digest().mismatches(),
         }
     }
 
@@ -58,7 +59,7 @@ impl Server {
         self.latency_count += 1;
     }
 
-    /// Runs a state-reading four-letter word (`dump wchs wchc wchp crst srst`).
+    /// Runs a state-reading four-letter word (`dump wchs wchc wchp hash crst srst`).
     pub fn command(&mut self, word: &str) -> String {
         let session_of =
             |conns: &HashMap<ConnId, Conn>, c: &ConnId| conns.get(c).map_or(0, |c| c.session_id);
@@ -140,6 +141,7 @@ impl Server {
                 s.push_str("Connections dump:\n");
                 s
             }
+            "hash" => self.tree.digest().hash_text(),
             "crst" => {
                 for c in self.conns.values_mut() {
                     c.packets_received = 0;
