@@ -31,7 +31,6 @@
 //! reference (`scripts/install-test-deps.sh`). Processes are killed by pid
 //! on drop; servers listen on free ports of 127.0.0.1.
 
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -622,5 +621,220 @@ fn whitelists_match_reference() {
         }
     }
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// A workload of more than 300 txns of every kind that changes the tree.
+async fn digest_workload(addr: SocketAddr) {
+    let open = Acl::open_unsafe();
+    let a = connect(addr).await;
+    let b = connect(addr).await;
+    let c = connect(addr).await;
+    a.set_data("/", b"root data".as_slice(), -1)
+        .await
+        .expect("data on /");
+    a.create("/d", b"".as_slice(), &open, CreateMode::Persistent)
+        .await
+        .expect("create /d");
+    for i in 0..120usize {
+        let data = vec![(i % 251) as u8; i * 37 % 1500];
+        let path = a
+            .create(
+                "/d/n-",
+                data,
+                &open,
+                if i % 3 == 0 {
+                    CreateMode::PersistentSequential
+                } else {
+                    CreateMode::EphemeralSequential
+                },
+            )
+            .await
+            .expect("create");
+        if i % 4 == 0 {
+            a.set_data(&path, format!("updated {i}").as_bytes(), -1)
+                .await
+                .expect("setData");
+        }
+        if i % 5 == 0 {
+            a.delete(&path, -1).await.expect("delete");
+        }
+        if i % 7 == 0 {
+            let _ = a.set_acl(&path, &Acl::read_unsafe(), -1).await;
+        }
+    }
+    b.create("/e", b"x".as_slice(), &open, CreateMode::Ephemeral)
+        .await
+        .expect("ephemeral");
+    b.create_container("/box", b"".as_slice(), &open)
+        .await
+        .expect("container");
+    b.create_ttl(
+        "/ttl",
+        b"t".as_slice(),
+        &open,
+        CreateMode::PersistentWithTtl,
+        86_400_000,
+    )
+    .await
+    .expect("ttl");
+    b.create("/box/in", b"".as_slice(), &open, CreateMode::Persistent)
+        .await
+        .expect("container child");
+    // Failed writes, a failing and a successful multi.
+    for _ in 0..20 {
+        assert!(b
+            .create("/d", b"".as_slice(), &open, CreateMode::Persistent)
+            .await
+            .is_err());
+    }
+    let _ = b
+        .multi(vec![
+            op::create("/m1", b"1".as_slice(), &open, CreateMode::Persistent),
+            op::delete("/nope", -1),
+        ])
+        .await;
+    b.multi(vec![
+        op::create("/m2", b"2".as_slice(), &open, CreateMode::Persistent),
+        op::set_data("/m2", b"22".as_slice(), -1),
+        op::create("/m2/c", b"".as_slice(), &open, CreateMode::Persistent),
+        op::delete("/m2/c", -1),
+    ])
+    .await
+    .expect("multi");
+    for i in 0..60 {
+        c.set_data("/m2", format!("{i}").as_bytes(), -1)
+            .await
+            .expect("setData");
+    }
+    a.close().await.expect("close a");
+    c.close().await.expect("close c");
+    drop(b);
+}
+
+/// Copies a directory tree.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn newest_snapshot(version2: &Path) -> (i64, PathBuf) {
+    snapshot::snapshot_files(version2)
+        .expect("snapshots")
+        .into_iter()
+        .max_by_key(|(z, _)| *z)
+        .expect("a snapshot")
+}
+
+fn srvr_zxid(addr: SocketAddr) -> String {
+    servers::four_letter(addr, "srvr")
+        .lines()
+        .find_map(|l| l.strip_prefix("Zxid: ").map(str::to_string))
+        .unwrap_or_default()
+}
+
+#[test]
+fn digest_matches_reference() {
+    if skip() {
+        return;
+    }
+    let root = temp_root("digest");
+    let ref_dir = root.join("ref");
+    let mut reference = Proc::start(Kind::Reference, &ref_dir, Some("*"));
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(digest_workload(reference.addr));
+    let ref_hash = reference.word("hash");
+    let ref_zxid = srvr_zxid(reference.addr);
+    assert!(
+        ref_hash.lines().count() >= 2,
+        "the workload should pass two multiples of 128 zxids (last zxid {ref_zxid}):\n{ref_hash}"
+    );
+    reference.stop();
+
+    // Our digest after every txn of the reference's log equals the one the
+    // reference logged with it.
+    let version2 = ref_dir.join("data").join("version-2");
+    let snap = snapshot::read_snapshot(&version2.join("snapshot.0"), true).expect("snapshot.0");
+    let mut tree: DataTree = snap.tree;
+    let mut compared = 0;
+    let mut mismatches = Vec::new();
+    let mut triggers = Vec::new();
+    for (_, file) in txn_log::log_files(&version2).expect("logs") {
+        let mut reader = txn_log::LogFileReader::open(&file).expect("open log");
+        while let txn_log::ReadStep::Entry(entry) = reader.next_step().expect("read log") {
+            if entry.txn.header.zxid <= tree.last_processed_zxid {
+                continue;
+            }
+            triggers.clear();
+            tree.apply(&entry.txn, &mut triggers);
+            // 3.8.0 logs no digest with some txns (createSession, error txns).
+            let Some(theirs) = entry.digest else {
+                continue;
+            };
+            compared += 1;
+            if theirs.tree_digest != tree.digest().value() && mismatches.len() < 5 {
+                mismatches.push(format!(
+                    "zxid 0x{:x} (type {}): reference {}, ours {}",
+                    entry.txn.header.zxid,
+                    entry.txn.header.type_,
+                    theirs.tree_digest,
+                    tree.digest().value()
+                ));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "digest mismatches:\n{}", mismatches.join("\n"));
+    assert!(compared > 250, "only {compared} txns carried a digest");
+    assert_eq!(format!("0x{:x}", tree.last_processed_zxid), ref_zxid);
+    assert_eq!(tree.digest().hash_text(), ref_hash, "hash history");
+
+    // The reference restarted on its directory replays the log and writes a
+    // snapshot carrying its digest: ours of the tree read from it agrees.
+    let ours_dir = root.join("ours");
+    copy_dir(&ref_dir.join("data"), &ours_dir.join("data"));
+    let mut reference = Proc::start(Kind::Reference, &ref_dir, Some("*"));
+    assert_eq!(reference.word("hash"), ref_hash, "hash after replay");
+    reference.stop();
+    let (zxid, file) = newest_snapshot(&version2);
+    let snap = snapshot::read_snapshot(&file, true).expect("read the reference's snapshot");
+    let stored = snap.digest.expect("a digest section");
+    assert_eq!(stored.zxid, zxid, "a start-up snapshot's digest is for its zxid");
+    assert_eq!(stored.digest, snap.tree.digest().value());
+
+    // Ours, started on a copy of the directory, replays the same log.
+    let mut ours = Proc::start(Kind::Ours, &ours_dir, Some("*"));
+    assert_eq!(ours.word("hash"), ref_hash, "our hash after replay");
+    ours.stop();
+    assert!(
+        !ours.log().contains("Digests are not matching"),
+        "{}",
+        ours.log()
+    );
+
+    // The reference, loading the snapshot ours wrote at start-up, checks
+    // the digest in it and finds no mismatch.
+    let (zxid, _) = newest_snapshot(&ours_dir.join("data").join("version-2"));
+    assert_eq!(format!("0x{zxid:x}"), ref_zxid);
+    let reference = Proc::start(Kind::Reference, &ours_dir, Some("*"));
+    let mntr = reference.word("mntr");
+    assert!(
+        mntr.contains("zk_digest_mismatches_count\t0\n"),
+        "{mntr}"
+    );
+    let log = reference.log();
+    assert!(!log.contains("Digests are not matching"), "{log}");
+    assert!(
+        log.contains(&format!("with zxid as 0x{zxid:x}")),
+        "the reference should have read a digest for 0x{zxid:x} from our snapshot:\n{log}"
+    );
+    drop(reference);
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -5,7 +5,8 @@
 //! - A word is recognised only as the first four bytes of a connection, and
 //!   the connection is closed after the answer.
 //! - A word outside `4lw.commands.whitelist` gets ZooKeeper's refusal text
-//!   and nothing else runs (not even `stmk`'s read of its argument).
+//!   and nothing else runs (not even `stmk`'s read of its argument); `srvr`
+//!   is always allowed, as in 3.8.0.
 //! - Words that need the tree or sessions (`dump wchs wchc wchp hash crst srst`)
 //!   are formatted by the core through the runner; everything else is built
 //!   here from [`ServerStats`] and the configuration.
@@ -78,7 +79,9 @@ pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     // ZooKeeper logs this at info; health checks poll `ruok` every few
     // seconds, so we keep it at debug to leave the info log readable.
     tracing::debug!("Processing {word} command from {}", java_socket_addr(peer));
-    let reply = if shared.config.four_letter_whitelist.allows(word) {
+    // ZooKeeper always allows `srvr` (zkServer.sh status needs it),
+    // whatever the whitelist says.
+    let reply = if word == "srvr" || shared.config.four_letter_whitelist.allows(word) {
         match answer(shared, stream, peer, word).await {
             Some(reply) => reply,
             None => return,

@@ -65,17 +65,15 @@ impl Server {
             |conns: &HashMap<ConnId, Conn>, c: &ConnId| conns.get(c).map_or(0, |c| c.session_id);
         match word {
             "wchs" => {
-                let mut paths: std::collections::BTreeSet<String> = Default::default();
-                paths.extend(self.watches.data.by_path().into_keys());
-                paths.extend(self.watches.child.by_path().into_keys());
-                let mut conns: std::collections::BTreeSet<ConnId> = Default::default();
-                conns.extend(self.watches.data.by_conn().into_keys());
-                conns.extend(self.watches.child.by_conn().into_keys());
+                // ZooKeeper summarises the data-watch table only
+                // (`DataTree.dumpWatchesSummary`); child watches are left out.
+                let by_conn = self.watches.data.by_conn();
+                let total: usize = by_conn.values().map(|paths| paths.len()).sum();
                 format!(
                     "{} connections watching {} paths\nTotal watches:{}\n",
-                    conns.len(),
-                    paths.len(),
-                    self.watches.len()
+                    by_conn.len(),
+                    self.watches.data.by_path().len(),
+                    total
                 )
             }
             "wchc" => {
