@@ -259,15 +259,9 @@ mod tests {
         h.update(b"/a");
         h.update(b"xy");
         h.update(&stat_bytes(&s));
-        assert_eq!(
-            node_digest("/a", Some(b"xy"), &s),
-            i64::from(h.finalize())
-        );
+        assert_eq!(node_digest("/a", Some(b"xy"), &s), i64::from(h.finalize()));
         // The root is "" whichever way it is named; /zookeeper/ is left out.
-        assert_eq!(
-            node_digest("/", None, &s),
-            node_digest("", Some(b""), &s)
-        );
+        assert_eq!(node_digest("/", None, &s), node_digest("", Some(b""), &s));
         assert_eq!(node_digest("/zookeeper/quota", None, &s), 0);
         assert_ne!(node_digest("/zookeeper", None, &s), 0);
         // Field order: pzxid sits third, before the times.
