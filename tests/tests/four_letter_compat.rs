@@ -390,11 +390,11 @@ fn mask_sids(text: &str) -> String {
     text.lines()
         .map(|l| {
             let (indent, rest) = l.split_at(l.len() - l.trim_start_matches('\t').len());
-            if rest.starts_with("0x") {
-                let end = rest[2..]
+            if let Some(hex) = rest.strip_prefix("0x") {
+                let end = hex
                     .find(|c: char| !c.is_ascii_hexdigit())
-                    .map_or(rest.len(), |e| e + 2);
-                format!("{indent}0xSID{}", &rest[end..])
+                    .unwrap_or(hex.len());
+                format!("{indent}0xSID{}", &hex[end..])
             } else {
                 l.to_string()
             }
