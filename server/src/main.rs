@@ -138,7 +138,11 @@ fn recover(
             snap.tree.node_count(),
             snap.sessions.len()
         );
-        server.restore(snap.tree, &snap.sessions, now_ms);
+        let mut tree = snap.tree;
+        if let Some(stored) = snap.digest {
+            tree.digest_mut().expect(stored, snap.zxid);
+        }
+        server.restore(tree, &snap.sessions, now_ms);
     }
     let replay_started = std::time::Instant::now();
     let after = server.tree().last_processed_zxid;

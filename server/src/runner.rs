@@ -197,7 +197,9 @@ impl Snapshotting {
         if let Some((walk, writer)) = self.walk.take() {
             // The queue had room: this cannot fail unless the thread died,
             // which it logs itself.
-            let _ = writer.tx.try_send(SnapshotChunk::Finish(walk.finish()));
+            let mut head = walk.finish();
+            head.digest = server.tree().digest().last();
+            let _ = writer.tx.try_send(SnapshotChunk::Finish(head));
             self.finishing = Some(writer);
         }
     }

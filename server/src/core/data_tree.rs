@@ -9,8 +9,12 @@
 //!   it drives sequential suffixes); clients see `2 × cversion − numChildren`.
 //! - `ephemerals[s]` holds exactly the paths whose owner is session `s`.
 //! - Applying a txn depends only on the tree and the txn.
+//! - `digest` always equals the sum of every node's digest: each change to
+//!   a node's path, data or stat goes through a hook that moves it (remove
+//!   and add, or `restat` for stat-only changes).
 
 use super::acl::{AclCache, OPEN_UNSAFE_ACL_ID};
+use super::digest::TreeDigest;
 use super::ephemeral::{ephemeral_type, EphemeralType};
 use super::java::JavaHashSet;
 use super::path;
@@ -138,6 +142,8 @@ pub struct DataTree {
     pub last_processed_zxid: i64,
     approximate_data_size: i64,
     pub extended_types_enabled: bool,
+    /// The tree digest and its history (`core::digest`).
+    digest: TreeDigest,
 }
 
 fn key(path: &str) -> &str {
@@ -194,12 +200,14 @@ impl DataTree {
             last_processed_zxid: 0,
             approximate_data_size: 0,
             extended_types_enabled,
+            digest: TreeDigest::default(),
         };
         let empty = || Some(Box::<[u8]>::default());
         t.nodes.insert(
             "".into(),
             Node::new(empty(), OPEN_UNSAFE_ACL_ID, StatPersisted::default()),
         );
+        t.digest.add("", None, &StatPersisted::default());
         for p in [PROC_ZOOKEEPER, QUOTA_ZOOKEEPER, CONFIG_ZOOKEEPER] {
             t.insert_builtin(p);
         }
@@ -222,6 +230,7 @@ impl DataTree {
             .get_or_insert_with(|| Box::new(JavaHashSet::with_java_capacity(8)))
             .insert(child);
         self.approximate_data_size += node_size(p, &Some(Bytes::new()));
+        self.digest.add(p, None, &StatPersisted::default());
         self.nodes.insert(
             p.into(),
             Node::new(
@@ -240,6 +249,16 @@ impl DataTree {
     /// The ACL of a node.
     pub fn acl_of(&self, node: &Node) -> Arc<[Acl]> {
         self.acl_cache.get(node.acl)
+    }
+
+    /// The tree digest and its history.
+    pub fn digest(&self) -> &TreeDigest {
+        &self.digest
+    }
+
+    /// The tree digest, to check one read from a snapshot against.
+    pub fn digest_mut(&mut self) -> &mut TreeDigest {
+        &mut self.digest
     }
 
     /// Number of znodes, root included.
@@ -331,6 +350,7 @@ impl DataTree {
         if h.zxid > self.last_processed_zxid {
             self.last_processed_zxid = h.zxid;
         }
+        self.digest.txn_applied(h.zxid);
         rc
     }
 
@@ -425,7 +445,10 @@ impl DataTree {
             return;
         };
         if let Some(parent) = self.nodes.get_mut(parent_key) {
+            let before = parent.stat.clone();
             advance_cversion(&mut parent.stat, parent_cversion, zxid);
+            let data = parent.data.as_deref();
+            self.digest.restat(parent_key, data, &before, &parent.stat);
         }
     }
 
@@ -494,13 +517,18 @@ impl DataTree {
             .nodes
             .get_mut(parent_key.as_str())
             .ok_or(ErrorCode::NoNode)?;
+        let before = parent.stat.clone();
         advance_cversion(&mut parent.stat, parent_cversion, zxid);
+        let parent_data = parent.data.as_deref();
+        self.digest
+            .restat(&parent_key, parent_data, &before, &parent.stat);
         parent
             .children
             .get_or_insert_with(|| Box::new(JavaHashSet::with_java_capacity(8)))
             .insert_new(child);
         let stored = data.as_deref().map(Box::from);
         let node = Node::new(stored, acl_index, new_stat(zxid, time, owner));
+        self.digest.add(path, node.data.as_deref(), &node.stat);
         let stat = node.client_stat(self.extended_types_enabled);
         self.approximate_data_size += node_size(path, data);
         self.nodes.insert(path.into(), node);
@@ -567,10 +595,14 @@ impl DataTree {
             c.remove(child);
         }
         if zxid > parent.stat.pzxid {
+            let before = parent.stat.clone();
             parent.stat.pzxid = zxid;
+            let data = parent.data.as_deref();
+            self.digest.restat(parent_key, data, &before, &parent.stat);
         }
         let parent_acl = self.acl_cache.get(parent.acl);
         let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
+        self.digest.remove(path, node.data.as_deref(), &node.stat);
         let node_acl = self.acl_cache.get(node.acl);
         self.acl_cache.release(node.acl);
         self.approximate_data_size -= node_size(path, &node.data);
@@ -632,10 +664,13 @@ impl DataTree {
         let node = self.nodes.get_mut(key(path)).ok_or(ErrorCode::NoNode)?;
         let old_len = node.data.as_ref().map_or(0, |d| d.len() as i64);
         let old_size = node_size(path, &node.data);
+        self.digest
+            .remove(key(path), node.data.as_deref(), &node.stat);
         node.data = data.as_deref().map(Box::from);
         node.stat.mtime = time;
         node.stat.mzxid = zxid;
         node.stat.version = version;
+        self.digest.add(key(path), node.data.as_deref(), &node.stat);
         let stat = node.client_stat(ext);
         let node_acl = node.acl;
         let new_len = data.as_ref().map_or(0, |d| d.len() as i64);
@@ -658,8 +693,11 @@ impl DataTree {
         self.acl_cache.release(old);
         let index = self.acl_cache.acquire(acl);
         let node = self.nodes.get_mut(key(path)).ok_or(ErrorCode::NoNode)?;
+        let before = node.stat.clone();
         node.stat.aversion = version;
         node.acl = index;
+        let data = node.data.as_deref();
+        self.digest.restat(key(path), data, &before, &node.stat);
         Ok(node.client_stat(ext))
     }
 
@@ -835,6 +873,7 @@ impl TreeRestore {
                 last_processed_zxid: 0,
                 approximate_data_size: 0,
                 extended_types_enabled,
+                digest: TreeDigest::default(),
             },
             has_root: false,
         }
@@ -859,6 +898,7 @@ impl TreeRestore {
                 return Err(format!("the root has ACL index {acl}, not in the ACL map"));
             }
             t.approximate_data_size += node_size(path, &data);
+            t.digest.add("", data.as_deref(), &stat);
             t.nodes.insert("".into(), Node::new(data, acl, stat));
             self.has_root = true;
             return Ok(());
@@ -884,6 +924,7 @@ impl TreeRestore {
             .insert_new(child);
         let owner = stat.ephemeral_owner;
         t.approximate_data_size += node_size(path, &data);
+        t.digest.add(path, data.as_deref(), &stat);
         t.nodes.insert(path.into(), Node::new(data, acl, stat));
         t.index_owner(path, owner);
         if child == QUOTA_LIMIT_NODE {

@@ -14,6 +14,7 @@
 
 pub mod acl;
 pub mod data_tree;
+pub mod digest;
 pub mod ephemeral;
 pub mod java;
 pub mod path;

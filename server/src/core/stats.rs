@@ -19,6 +19,8 @@ pub struct ServerStats {
     pub max_latency_ms: u64,
     pub avg_latency_ms: f64,
     pub connections: Vec<ConnInfo>,
+    /// Snapshot digests that did not match the loaded tree (`zk_digest_mismatches_count`).
+    pub digest_mismatches: u64,
 }
 
 /// One client connection as `cons` prints it.

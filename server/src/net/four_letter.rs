@@ -5,8 +5,9 @@
 //! - A word is recognised only as the first four bytes of a connection, and
 //!   the connection is closed after the answer.
 //! - A word outside `4lw.commands.whitelist` gets ZooKeeper's refusal text
-//!   and nothing else runs (not even `stmk`'s read of its argument).
-//! - Words that need the tree or sessions (`dump wchs wchc wchp crst srst`)
+//!   and nothing else runs (not even `stmk`'s read of its argument); `srvr`
+//!   is always allowed, as in 3.8.0.
+//! - Words that need the tree or sessions (`dump wchs wchc wchp hash crst srst`)
 //!   are formatted by the core through the runner; everything else is built
 //!   here from [`ServerStats`] and the configuration.
 //! - The formatting functions are pure, so the layouts are unit-tested
@@ -19,8 +20,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// The version we report: 3.8.0 first, so clients that parse it (kazoo reads
 /// `envi`) treat us as the ZooKeeper release we are compatible with.
@@ -66,13 +66,22 @@ pub fn not_whitelisted(word: &str) -> String {
     format!("{word} is not executed because it is not in the whitelist.\n")
 }
 
-/// Answers `word` on `stream`; the caller closes the connection.
-pub(crate) async fn serve(shared: &Shared, stream: &mut TcpStream, peer: SocketAddr, word: Word) {
+/// Answers `word` on `stream`, any byte stream (plain TCP, or TLS once the
+/// handshake is done) whose first four bytes spelled it; `peer` is the
+/// client's address. The caller closes the connection.
+pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    shared: &Shared,
+    stream: &mut S,
+    peer: SocketAddr,
+    word: Word,
+) {
     let Word::Command(word) = word else { return };
     // ZooKeeper logs this at info; health checks poll `ruok` every few
     // seconds, so we keep it at debug to leave the info log readable.
     tracing::debug!("Processing {word} command from {}", java_socket_addr(peer));
-    let reply = if shared.config.four_letter_whitelist.allows(word) {
+    // ZooKeeper always allows `srvr` (zkServer.sh status needs it),
+    // whatever the whitelist says.
+    let reply = if word == "srvr" || shared.config.four_letter_whitelist.allows(word) {
         match answer(shared, stream, peer, word).await {
             Some(reply) => reply,
             None => return,
@@ -86,9 +95,9 @@ pub(crate) async fn serve(shared: &Shared, stream: &mut TcpStream, peer: SocketA
 
 /// The text for a whitelisted `word`; `None` when the server is stopping
 /// (or `stmk` got no argument), in which case we close without answering.
-async fn answer(
+async fn answer<S: AsyncRead + Unpin>(
     shared: &Shared,
-    stream: &mut TcpStream,
+    stream: &mut S,
     peer: SocketAddr,
     word: &str,
 ) -> Option<String> {
@@ -96,8 +105,6 @@ async fn answer(
     Some(match word {
         "ruok" => "imok".to_string(),
         "isro" => "rw".to_string(),
-        // No digest history is kept yet; 3.8.0 prints nothing until it has some.
-        "hash" => String::new(),
         "gtmk" => shared.trace_mask.load(Ordering::Relaxed).to_string(),
         "stmk" => {
             let mut arg = [0u8; 8];
@@ -109,7 +116,9 @@ async fn answer(
             shared.trace_mask.store(mask, Ordering::Relaxed);
             mask.to_string()
         }
-        "dump" | "wchs" | "wchc" | "wchp" | "crst" | "srst" => shared.runner.command(word).await?,
+        "dump" | "wchs" | "wchc" | "wchp" | "hash" | "crst" | "srst" => {
+            shared.runner.command(word).await?
+        }
         "envi" => envi_text(&environment()),
         "conf" | "dirs" => {
             let (data, log) = dir_sizes(config).await;
@@ -498,6 +507,7 @@ fn mntr_value(f: &Figures, key: &str) -> String {
         "approximate_data_size" => s.approximate_data_size.to_string(),
         "uptime" => f.uptime_ms.to_string(),
         "connection_rejected" => f.connections_rejected.to_string(),
+        "digest_mismatches_count" => s.digest_mismatches.to_string(),
         "max_file_descriptor_count" => host_info::max_fd_count().to_string(),
         "open_file_descriptor_count" => host_info::open_fd_count().to_string(),
         "last_client_response_size" | "max_client_response_size" | "min_client_response_size" => {

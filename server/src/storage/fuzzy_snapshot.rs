@@ -73,6 +73,10 @@ pub struct SnapshotHead {
     pub acls: Vec<(i64, Arc<[Acl]>)>,
     pub nodes: u64,
     pub started: Instant,
+    /// The tree digest when the last node was written (ZooKeeper reads
+    /// `lastProcessedZxidDigest` then): set by the caller of `finish`, who
+    /// holds the tree; `None` writes the empty digest.
+    pub digest: Option<super::snapshot::SnapshotDigest>,
 }
 
 impl SnapshotWalk {
@@ -136,6 +140,7 @@ impl SnapshotWalk {
             acls,
             nodes: self.nodes,
             started: self.started,
+            digest: None,
         }
     }
 }
@@ -230,7 +235,7 @@ fn write(dir: &Path, zxid: i64, mut rx: mpsc::Receiver<SnapshotChunk>) -> io::Re
                 }
                 w.write_raw(&buf[..n])?;
             }
-            w.write_tail().map(|_| ())
+            w.write_tail(head.digest).map(|_| ())
         })?;
         let size = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         Ok(Some((path, head, size)))

@@ -178,12 +178,7 @@ pub struct SnapshotData {
 }
 
 /// ZooKeeper's `ZxidDigest`: the tree digest as of a zxid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SnapshotDigest {
-    pub zxid: i64,
-    pub version: i32,
-    pub digest: i64,
-}
+pub type SnapshotDigest = crate::core::digest::ZxidDigest;
 
 // ---- writing ----
 
@@ -317,15 +312,22 @@ impl<'a, W: Write> SealedWriter<'a, W> {
         Ok(())
     }
 
-    /// Everything after the nodes: the end marker, the seal, the empty
-    /// digest ZooKeeper writes before it has computed one, its seal. Returns
-    /// the final Adler-32 value.
-    pub(crate) fn write_tail(&mut self) -> io::Result<u32> {
+    /// Everything after the nodes: the end marker, the seal, the digest
+    /// (ZooKeeper's `lastProcessedZxidDigest`: the tree digest after the last
+    /// txn applied since start-up; without one, the empty digest ZooKeeper
+    /// writes then, which readers skip), its seal. Returns the final
+    /// Adler-32 value.
+    pub(crate) fn write_tail(&mut self, digest: Option<SnapshotDigest>) -> io::Result<u32> {
         put_string(&mut self.stage, END_PATH);
         self.seal()?;
-        self.stage.put_i64(0);
-        self.stage.put_i32(DIGEST_VERSION);
-        self.stage.put_i64(0);
+        let d = digest.unwrap_or(SnapshotDigest {
+            zxid: 0,
+            version: DIGEST_VERSION,
+            digest: 0,
+        });
+        self.stage.put_i64(d.zxid);
+        self.stage.put_i32(d.version);
+        self.stage.put_i64(d.digest);
         self.seal()?;
         Ok(self.adler.checksum())
     }
@@ -351,7 +353,7 @@ pub(crate) fn put_node(buf: &mut BytesMut, path: &str, node: &Node) {
 }
 
 /// Writes a complete snapshot of `tree` and `sessions` to `out`: header,
-/// sessions, ACL map, nodes, seal, empty digest, seal. Session ids should be
+/// sessions, ACL map, nodes, seal, digest, seal. Session ids should be
 /// distinct. Returns the final Adler-32 value (ZooKeeper logs it).
 pub fn serialize_snapshot<W: Write>(
     out: &mut W,
@@ -370,7 +372,7 @@ pub fn serialize_snapshot<W: Write>(
         put_node(&mut w.stage, path, node);
         w.maybe_flush()
     })?;
-    w.write_tail()
+    w.write_tail(tree.digest().last())
 }
 
 fn with_path(path: &Path, e: io::Error) -> io::Error {

@@ -46,6 +46,7 @@ impl Server {
                 self.latency_total_ms as f64 / self.latency_count as f64
             },
             connections,
+            digest_mismatches: self.tree.digest().mismatches(),
         }
     }
 
@@ -58,23 +59,21 @@ impl Server {
         self.latency_count += 1;
     }
 
-    /// Runs a state-reading four-letter word (`dump wchs wchc wchp crst srst`).
+    /// Runs a state-reading four-letter word (`dump wchs wchc wchp hash crst srst`).
     pub fn command(&mut self, word: &str) -> String {
         let session_of =
             |conns: &HashMap<ConnId, Conn>, c: &ConnId| conns.get(c).map_or(0, |c| c.session_id);
         match word {
             "wchs" => {
-                let mut paths: std::collections::BTreeSet<String> = Default::default();
-                paths.extend(self.watches.data.by_path().into_keys());
-                paths.extend(self.watches.child.by_path().into_keys());
-                let mut conns: std::collections::BTreeSet<ConnId> = Default::default();
-                conns.extend(self.watches.data.by_conn().into_keys());
-                conns.extend(self.watches.child.by_conn().into_keys());
+                // ZooKeeper summarises the data-watch table only
+                // (`DataTree.dumpWatchesSummary`); child watches are left out.
+                let by_conn = self.watches.data.by_conn();
+                let total: usize = by_conn.values().map(|paths| paths.len()).sum();
                 format!(
                     "{} connections watching {} paths\nTotal watches:{}\n",
-                    conns.len(),
-                    paths.len(),
-                    self.watches.len()
+                    by_conn.len(),
+                    self.watches.data.by_path().len(),
+                    total
                 )
             }
             "wchc" => {
@@ -140,6 +139,7 @@ impl Server {
                 s.push_str("Connections dump:\n");
                 s
             }
+            "hash" => self.tree.digest().hash_text(),
             "crst" => {
                 for c in self.conns.values_mut() {
                     c.packets_received = 0;

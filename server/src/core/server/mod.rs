@@ -402,6 +402,8 @@ impl Server {
             }
             self.apply(&txn, &mut out);
         }
+        let last = self.tree.last_processed_zxid;
+        self.tree.digest_mut().replay_done(last);
         self.last_zxid = self.last_zxid.max(self.tree.last_processed_zxid);
         let ids: Vec<i64> = self.sessions.iter().map(|s| s.id).collect();
         for id in ids {
