@@ -192,8 +192,16 @@ async fn answer(ctx: &AdminContext, name: &str, query: Option<&str>) -> Result<V
         "get_trace_mask" => {
             json!({ "tracemask": ctx.shared.trace_mask.load(Ordering::Relaxed) })
         }
-        // No digest history is kept yet; 3.8.0 lists none until it has some.
-        "hash" => json!({ "digests": [] }),
+        // 3.8.0's Jackson rendering of its digest log: oldest first.
+        "hash" => {
+            let v = view(ctx).await?;
+            let digests: Vec<Value> = v
+                .digests
+                .iter()
+                .map(|d| json!({ "zxid": d.zxid, "digest": d.digest, "digest_version": d.version }))
+                .collect();
+            json!({ "digests": digests })
+        }
         "initial_configuration" => json!({ "initial_configuration": ctx.initial_configuration }),
         "is_read_only" => json!({ "read_only": false }),
         "last_snapshot" => {

@@ -20,6 +20,8 @@ pub struct AdminView {
     pub watching_connections: usize,
     /// Data watches in total.
     pub data_watch_count: usize,
+    /// The logged tree digests, oldest first (`hash`).
+    pub digests: Vec<crate::core::digest::ZxidDigest>,
 }
 
 impl Server {
@@ -34,6 +36,7 @@ impl Server {
                 .push(s.id);
         }
         view.ephemerals = self.tree.all_ephemerals();
+        view.digests = self.tree.digest().history().copied().collect();
         let by_conn = self.watches.data.by_conn();
         view.watching_connections = by_conn.len();
         for (conn, paths) in by_conn {
