@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use zk_server::config::Config;
 use zk_server::net::four_letter::full_version;
+use zk_server::net::tls::TlsServer;
 use zk_server::net::Listener;
 use zk_server::{core, runner, storage};
 
@@ -284,13 +285,46 @@ async fn serve(config: Config) -> ExitCode {
     let tick = Duration::from_millis(config.runner_tick_ms());
     let runner = runner::spawn(server, tick, durability);
     let port = config.client_port;
-    let listener = match Listener::bind(Arc::new(config), runner).await {
-        Ok(listener) => listener,
+    let config = Arc::new(config);
+    let tls = match client_tls(&config) {
+        Ok(tls) => tls,
+        Err(e) => {
+            eprintln!("zkserver: cannot set up client TLS: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let listener = match Listener::bind(Arc::clone(&config), runner.clone()).await {
+        Ok(listener) => match &tls {
+            Some(tls) if config.client_tls.port_unification => {
+                listener.with_port_unification(Arc::clone(tls))
+            }
+            _ => listener,
+        },
         Err(e) => {
             eprintln!("zkserver: cannot listen on client port {port}: {e}");
             return ExitCode::from(1);
         }
     };
+    let secure = match (&tls, config.client_tls.secure_client_port) {
+        (Some(tls), Some(secure_port)) => {
+            let client_port = listener.local_addr().map_or(port, |a| a.port());
+            match Listener::bind_secure(Arc::clone(&config), runner, Arc::clone(tls), client_port)
+                .await
+            {
+                Ok(secure) => Some(secure),
+                Err(e) => {
+                    eprintln!("zkserver: cannot listen on secure client port {secure_port}: {e}");
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        _ => None,
+    };
+    if let Some(secure) = &secure {
+        if let Ok(addr) = secure.local_addr() {
+            tracing::info!("serving TLS clients on {addr}");
+        }
+    }
     match listener.local_addr() {
         Ok(addr) => tracing::info!(
             "zkserver {} ready: serving clients on {addr}",
@@ -298,11 +332,31 @@ async fn serve(config: Config) -> ExitCode {
         ),
         Err(_) => tracing::info!("zkserver {} ready", full_version()),
     }
+    let secure_run = async {
+        match secure {
+            Some(secure) => secure.run().await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::select! {
         _ = listener.run() => {}
+        _ = secure_run => {}
         signal = shutdown_signal() => tracing::info!("received {signal}, shutting down"),
     }
     ExitCode::SUCCESS
+}
+
+/// The client TLS context when `secureClientPort` or port unification asks
+/// for one, with its reload task when `client.certReload` is set.
+fn client_tls(config: &Config) -> Result<Option<Arc<TlsServer>>, String> {
+    if !config.client_tls.enabled() {
+        return Ok(None);
+    }
+    let tls = TlsServer::load(&config.client_tls).map_err(|e| e.to_string())?;
+    if config.client_tls.cert_reload {
+        tls.spawn_reload();
+    }
+    Ok(Some(tls))
 }
 
 /// Resolves on SIGINT or SIGTERM, naming which.

@@ -19,8 +19,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// The version we report: 3.8.0 first, so clients that parse it (kazoo reads
 /// `envi`) treat us as the ZooKeeper release we are compatible with.
@@ -67,7 +66,12 @@ pub fn not_whitelisted(word: &str) -> String {
 }
 
 /// Answers `word` on `stream`; the caller closes the connection.
-pub(crate) async fn serve(shared: &Shared, stream: &mut TcpStream, peer: SocketAddr, word: Word) {
+pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    shared: &Shared,
+    stream: &mut S,
+    peer: SocketAddr,
+    word: Word,
+) {
     let Word::Command(word) = word else { return };
     // ZooKeeper logs this at info; health checks poll `ruok` every few
     // seconds, so we keep it at debug to leave the info log readable.
@@ -86,9 +90,9 @@ pub(crate) async fn serve(shared: &Shared, stream: &mut TcpStream, peer: SocketA
 
 /// The text for a whitelisted `word`; `None` when the server is stopping
 /// (or `stmk` got no argument), in which case we close without answering.
-async fn answer(
+async fn answer<S: AsyncRead + Unpin>(
     shared: &Shared,
-    stream: &mut TcpStream,
+    stream: &mut S,
     peer: SocketAddr,
     word: &str,
 ) -> Option<String> {

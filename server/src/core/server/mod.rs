@@ -209,6 +209,15 @@ impl Server {
                 );
             }
             Input::Closed { conn } => self.forget_conn(conn),
+            Input::AddAuthInfo { conn, ids } => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    for id in ids {
+                        if !c.auth.contains(&id) {
+                            c.auth.push(id);
+                        }
+                    }
+                }
+            }
             Input::Frame { conn, frame } => {
                 let Some(c) = self.conns.get_mut(&conn) else {
                     return;
