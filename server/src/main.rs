@@ -293,7 +293,7 @@ async fn serve(config: Config) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let listener = match Listener::bind(Arc::clone(&config), runner.clone()).await {
+    let listener = match Listener::bind(Arc::clone(&config), runner).await {
         Ok(listener) => match &tls {
             Some(tls) if config.client_tls.port_unification => {
                 listener.with_port_unification(Arc::clone(tls))
@@ -306,18 +306,13 @@ async fn serve(config: Config) -> ExitCode {
         }
     };
     let secure = match (&tls, config.client_tls.secure_client_port) {
-        (Some(tls), Some(secure_port)) => {
-            let client_port = listener.local_addr().map_or(port, |a| a.port());
-            match Listener::bind_secure(Arc::clone(&config), runner, Arc::clone(tls), client_port)
-                .await
-            {
-                Ok(secure) => Some(secure),
-                Err(e) => {
-                    eprintln!("zkserver: cannot listen on secure client port {secure_port}: {e}");
-                    return ExitCode::from(1);
-                }
+        (Some(tls), Some(secure_port)) => match listener.bind_secure(Arc::clone(tls)).await {
+            Ok(secure) => Some(secure),
+            Err(e) => {
+                eprintln!("zkserver: cannot listen on secure client port {secure_port}: {e}");
+                return ExitCode::from(1);
             }
-        }
+        },
         _ => None,
     };
     if let Some(secure) = &secure {

@@ -44,20 +44,18 @@ impl Listener {
         })
     }
 
-    /// Binds `secureClientPortAddress:secureClientPort`; every connection is
-    /// TLS with `tls`'s current context. `client_port` is what `conf` reports.
-    pub async fn bind_secure(
-        config: Arc<Config>,
-        runner: RunnerHandle,
-        tls: Arc<TlsServer>,
-        client_port: u16,
-    ) -> io::Result<Listener> {
+    /// Binds `secureClientPortAddress:secureClientPort` next to this (plain)
+    /// listener; every connection there is TLS with `tls`'s current context.
+    /// Both listeners share one [`Shared`]: connection ids stay unique for
+    /// the runner, and per-IP limits and counts cover both ports.
+    pub async fn bind_secure(&self, tls: Arc<TlsServer>) -> io::Result<Listener> {
+        let config = &self.shared.config;
         let port = config.client_tls.secure_client_port.unwrap_or(0);
         let host = config.client_tls.secure_client_port_address.clone();
         let tcp = bind_tcp(host.as_deref(), port).await?;
         let local = tcp.local_addr()?;
         tracing::info!("binding to secure port {}", super::java_socket_addr(local));
-        let shared = Arc::new(Shared::new(config, runner, client_port));
+        let shared = Arc::clone(&self.shared);
         Ok(Listener {
             tcp,
             shared,

@@ -242,6 +242,22 @@ mod tests {
         assert_eq!(name_rfc2253(&name).unwrap(), "CN=a+O=#020105");
     }
 
+    /// Certificates made with `openssl req -subj ...`; the expected names
+    /// were printed by Java 17's `X509Certificate.getSubjectX500Principal().getName()`.
+    #[test]
+    fn matches_java_on_real_certificates() {
+        let escapes = include_bytes!("../../tests/fixtures/x509/subject-escapes.der");
+        assert_eq!(
+            subject_rfc2253(escapes).unwrap(),
+            "CN=a\\=b\\#c,ST=a\\;b,L=Zoë\\<x\\>,STREET=Main st,UID=u1,DC=org"
+        );
+        let multi = include_bytes!("../../tests/fixtures/x509/subject-multivalued.der");
+        assert_eq!(
+            subject_rfc2253(multi).unwrap(),
+            "2.5.4.5=#13023432,1.2.840.113549.1.9.1=#16056140622e63,CN=x+OU=y,O=\\ lead\\, tail \\\\"
+        );
+    }
+
     #[test]
     fn garbage_never_panics() {
         assert_eq!(subject_rfc2253(&[]), None);
