@@ -10,7 +10,7 @@
 
 use bytes::Bytes;
 use jute::data::{perms, Acl};
-use jute::proto::{CreateRequest, GetDataRequest, GetDataResponse, WhoAmIResponse};
+use jute::proto::{AuthPacket, CreateRequest, GetDataRequest, GetDataResponse, WhoAmIResponse};
 use jute::{ErrorCode, OpCode, Record};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -288,6 +288,19 @@ async fn tls_sessions_x509_acls_four_letter_words_and_reload() {
     let auth_acl = vec![Acl::new(perms::ALL, "auth", "")];
     assert_eq!(create(&mut alice, "/alice-auth", "a", auth_acl).await, 0);
 
+    // `addauth x509` on a connection with a certificate succeeds (ZooKeeper's
+    // provider re-reads the certificate); without one it fails.
+    let x509_auth = jute::to_bytes(&AuthPacket {
+        type_: 0,
+        scheme: "x509".into(),
+        auth: Some(Bytes::new()),
+    });
+    let r = alice
+        .call_xid(jute::proto::xid::AUTH, OpCode::Auth.code(), &x509_auth)
+        .await;
+    assert_eq!(r.header().map(|h| h.err), Some(0), "{r:?}");
+    assert_eq!(get(&mut alice, "/alice").await, Ok("secret".to_string()));
+
     // Another certificate's subject is denied; so is a plain connection.
     let mut bob = session(&pki, secure, Some(&pki.bob)).await;
     assert_eq!(get(&mut bob, "/alice").await, Err(ErrorCode::NoAuth as i32));
@@ -302,6 +315,14 @@ async fn tls_sessions_x509_acls_four_letter_words_and_reload() {
     assert_eq!(
         get(&mut plain, "/alice").await,
         Err(ErrorCode::NoAuth as i32)
+    );
+    let r = plain
+        .call_xid(jute::proto::xid::AUTH, OpCode::Auth.code(), &x509_auth)
+        .await;
+    assert_eq!(
+        r.header().map(|h| h.err),
+        Some(ErrorCode::AuthFailed as i32),
+        "{r:?}"
     );
 
     // X509AuthenticationProvider.superUser reads everything.

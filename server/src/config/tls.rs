@@ -266,21 +266,16 @@ impl TlsBuilder {
                 t.handshake_detection_timeout_ms =
                     ms.ok_or_else(|| bad("a positive number of ms"))?;
             }
-            "ssl.authProvider" => {
-                if v != "x509" {
-                    return Err(bad("x509 (the only client-certificate provider here)"));
-                }
+            "ssl.authProvider" if v != "x509" => {
+                return Err(bad("x509 (the only client-certificate provider here)"));
             }
-            "ssl.crl" | "ssl.ocsp" => {
-                if bool_of(v)? {
-                    return Err(bad("false (CRL and OCSP checking are not supported)"));
-                }
+            "ssl.crl" | "ssl.ocsp" if bool_of(v)? => {
+                return Err(bad("false (CRL and OCSP checking are not supported)"));
             }
-            "ssl.context.supplier.class" => {
-                if !v.is_empty() {
-                    return Err(bad("nothing (a Java SSLContext supplier cannot run here)"));
-                }
+            "ssl.context.supplier.class" if !v.is_empty() => {
+                return Err(bad("nothing (a Java SSLContext supplier cannot run here)"));
             }
+            // Accepted values of the keys above: nothing to record.
             _ => {}
         }
         Ok(())
