@@ -17,6 +17,9 @@
 pub mod ensemble;
 mod key_rules;
 pub mod system_properties;
+mod tls;
+
+pub use tls::{ClientAuth, ClientTls, TlsVersion, SUPPORTED_CIPHER_SUITES};
 
 use crate::core::CoreConfig;
 use std::collections::{BTreeMap, BTreeSet};
@@ -131,6 +134,8 @@ pub struct Config {
     pub autopurge_snap_retain_count: u32,
     /// `autopurge.purgeInterval`: hours between purges; 0 disables them.
     pub autopurge_purge_interval_hours: u32,
+    /// `secureClientPort`, `ssl.*` and the other client-TLS keys (`config::tls`).
+    pub client_tls: ClientTls,
     /// Keys ZooKeeper knows that we accept but do not act on, as written.
     pub extra: BTreeMap<String, String>,
     /// Messages about keys that were ignored; logged at start-up.
@@ -211,8 +216,6 @@ const KNOWN_IGNORED: &[&str] = &[
     "syncLimit",
     "connectToLearnerMasterLimit",
     "txnLogSizeLimitInKb",
-    "secureClientPort",
-    "secureClientPortAddress",
     "standaloneEnabled",
     "maxCnxns",
     "electionAlg",
@@ -226,8 +229,6 @@ const KNOWN_IGNORED: &[&str] = &[
     "sslQuorum",
     "portUnification",
     "sslQuorumReloadCertFiles",
-    "client.certReload",
-    "client.portUnification",
     "client.secure",
     "digest.enabled",
     "snapshot.compression.method",
@@ -277,7 +278,6 @@ const KNOWN_IGNORED: &[&str] = &[
     "DigestAuthenticationProvider.digestAlg",
     "DigestAuthenticationProvider.enabled",
     "IPAuthenticationProvider.usexforwardedfor",
-    "X509AuthenticationProvider.superUser",
     "kerberos.removeHostFromPrincipal",
     "kerberos.removeRealmFromPrincipal",
     "admin.commandURL",
@@ -485,7 +485,7 @@ fn is_known_ignored(key: &str) -> bool {
 }
 
 fn is_known(key: &str) -> bool {
-    is_acted_on(key) || is_known_ignored(key)
+    is_acted_on(key) || tls::is_tls_key(key) || is_known_ignored(key)
 }
 
 /// Accumulates values; `finish` fills defaults that depend on other keys.
@@ -525,6 +525,7 @@ struct Builder {
     snap_size_limit_kb: Option<u64>,
     autopurge_snap_retain_count: Option<u32>,
     autopurge_purge_interval_hours: Option<u32>,
+    tls: tls::TlsBuilder,
     extra: BTreeMap<String, String>,
     warnings: Vec<String>,
     notes: Vec<String>,
@@ -735,6 +736,7 @@ impl Builder {
                 }
                 self.super_digest = Some(v.to_string());
             }
+            _ if tls::is_tls_key(key) => self.tls.apply(key, e)?,
             _ if is_known_ignored(key) => {
                 match key_rules::check(key, v).map_err(bad)? {
                     Some(key_rules::Kind::Ensemble) => self.ensemble_keys.push(e.key.clone()),
@@ -862,6 +864,7 @@ impl Builder {
                 .unwrap_or(DEFAULT_SNAP_SIZE_LIMIT_KB),
             autopurge_snap_retain_count: self.autopurge_snap_retain_count.unwrap_or(3),
             autopurge_purge_interval_hours: self.autopurge_purge_interval_hours.unwrap_or(0),
+            client_tls: self.tls.finish()?,
             extra: self.extra,
             warnings: self.warnings,
             notes: self.notes,
@@ -1332,7 +1335,7 @@ mod tests {
     fn known_and_unknown_keys() {
         let c = with(
             "initLimit=10\nsyncLimit=5\nserver.1=localhost:2888:3888\nautopurge.purgeInterval=1\n\
-             metricsProvider.exportJvmInfo=false\nsecureClientPort=2281\nstandaloneEnabled=true\n\
+             metricsProvider.exportJvmInfo=false\nsslQuorum=false\nstandaloneEnabled=true\n\
              snapCount=1000\npreAllocSize=100\nforceSync=no\nfrobnicate=1",
         );
         for key in [
@@ -1340,7 +1343,7 @@ mod tests {
             "syncLimit",
             "server.1",
             "metricsProvider.exportJvmInfo",
-            "secureClientPort",
+            "sslQuorum",
             "standaloneEnabled",
         ] {
             assert!(c.extra.contains_key(key), "{key} missing from extra");

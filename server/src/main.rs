@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use zk_server::config::Config;
 use zk_server::net::four_letter::full_version;
+use zk_server::net::tls::TlsServer;
 use zk_server::net::Listener;
 use zk_server::{core, ctl, logging, notify, runner, storage};
 
@@ -275,13 +276,41 @@ async fn serve(config: Config) -> ExitCode {
     let tick = Duration::from_millis(config.runner_tick_ms());
     let runner = runner::spawn(server, tick, durability);
     let port = config.client_port;
-    let listener = match Listener::bind(Arc::new(config), runner).await {
-        Ok(listener) => listener,
+    let config = Arc::new(config);
+    let tls = match client_tls(&config) {
+        Ok(tls) => tls,
+        Err(e) => {
+            eprintln!("zkserver: cannot set up client TLS: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let listener = match Listener::bind(Arc::clone(&config), runner).await {
+        Ok(listener) => match &tls {
+            Some(tls) if config.client_tls.port_unification => {
+                listener.with_port_unification(Arc::clone(tls))
+            }
+            _ => listener,
+        },
         Err(e) => {
             eprintln!("zkserver: cannot listen on client port {port}: {e}");
             return ExitCode::from(1);
         }
     };
+    let secure = match (&tls, config.client_tls.secure_client_port) {
+        (Some(tls), Some(secure_port)) => match listener.bind_secure(Arc::clone(tls)).await {
+            Ok(secure) => Some(secure),
+            Err(e) => {
+                eprintln!("zkserver: cannot listen on secure client port {secure_port}: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        _ => None,
+    };
+    if let Some(secure) = &secure {
+        if let Ok(addr) = secure.local_addr() {
+            tracing::info!("serving TLS clients on {addr}");
+        }
+    }
     let _admin = zk_server::admin::spawn(&listener).await;
     let _metrics = zk_server::metrics::http::spawn(&listener).await;
     match listener.local_addr() {
@@ -291,13 +320,33 @@ async fn serve(config: Config) -> ExitCode {
         ),
         Err(_) => tracing::info!("zkserver {} ready", full_version()),
     }
+    let secure_run = async {
+        match secure {
+            Some(secure) => secure.run().await,
+            None => std::future::pending().await,
+        }
+    };
     notify::ready();
     tokio::select! {
         _ = listener.run() => {}
+        _ = secure_run => {}
         signal = shutdown_signal() => tracing::info!("received {signal}, shutting down"),
     }
     notify::stopping();
     ExitCode::SUCCESS
+}
+
+/// The client TLS context when `secureClientPort` or port unification asks
+/// for one, with its reload task when `client.certReload` is set.
+fn client_tls(config: &Config) -> Result<Option<Arc<TlsServer>>, String> {
+    if !config.client_tls.enabled() {
+        return Ok(None);
+    }
+    let tls = TlsServer::load(&config.client_tls).map_err(|e| e.to_string())?;
+    if config.client_tls.cert_reload {
+        tls.spawn_reload();
+    }
+    Ok(Some(tls))
 }
 
 /// Resolves on SIGINT or SIGTERM, naming which.

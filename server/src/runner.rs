@@ -42,6 +42,12 @@ pub enum RunnerMsg {
     Frame { conn: ConnId, frame: Bytes },
     /// The connection ended.
     Closed { conn: ConnId },
+    /// Ids the connection layer authenticated (a TLS client certificate);
+    /// sent after `Open`, before any frame.
+    AddAuthInfo {
+        conn: ConnId,
+        ids: Vec<jute::data::Id>,
+    },
     /// A consistent snapshot of the server's figures is wanted.
     Stats { reply: oneshot::Sender<ServerStats> },
     /// A four-letter word that needs the core's state (`dump`, `wchs`, `wchc`,
@@ -319,6 +325,9 @@ async fn run(
             }
             Some(RunnerMsg::Frame { conn, frame }) => {
                 step(&mut server, Input::Frame { conn, frame }, &mut outputs);
+            }
+            Some(RunnerMsg::AddAuthInfo { conn, ids }) => {
+                step(&mut server, Input::AddAuthInfo { conn, ids }, &mut outputs);
             }
             Some(RunnerMsg::Closed { conn }) => {
                 conns.remove(&conn);

@@ -20,7 +20,7 @@ use jute::{OpCode, Record};
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// How long to wait for a reply (or any frame) before calling it missing.
@@ -76,9 +76,13 @@ pub enum ConnectResult {
     IoError(String),
 }
 
+/// A byte stream a [`RawClient`] can speak over (TCP, or TLS over TCP).
+pub trait RawStream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> RawStream for T {}
+
 /// One connection to a server.
 pub struct RawClient {
-    stream: TcpStream,
+    stream: Box<dyn RawStream>,
     rbuf: BytesMut,
     next_xid: i32,
     /// Notifications in arrival order (the owner clears them when it likes).
@@ -104,6 +108,15 @@ impl RawClient {
     ) -> io::Result<(RawClient, ConnectResult)> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
+        RawClient::connect_over(Box::new(stream), req).await
+    }
+
+    /// Performs the handshake over a stream the caller opened (a TLS
+    /// stream, for instance).
+    pub async fn connect_over(
+        stream: Box<dyn RawStream>,
+        req: &ConnectRequest,
+    ) -> io::Result<(RawClient, ConnectResult)> {
         let mut client = RawClient {
             stream,
             rbuf: BytesMut::with_capacity(4096),

@@ -1,7 +1,9 @@
 //! ACLs: the shared ACL cache (nodes refer to ACL lists by index, as in
 //! ZooKeeper's `ReferenceCountedACLCache`, which is also how snapshots store
 //! them), the permission check, `auth`-scheme expansion, and the built-in
-//! authentication providers (`digest`, `ip`; `world` and `super` are built in).
+//! authentication providers (`digest`, `ip`; `world` and `super` are built in;
+//! `x509` ids come from the connection layer, which verified the client's
+//! certificate, through [`x509_ids`]).
 //!
 //! Invariants: index −1 always means `OPEN_ACL_UNSAFE`; an index in use by a
 //! node is present in the cache; indices are never reused while referenced.
@@ -366,10 +368,32 @@ pub fn authenticate(
     }
 }
 
+/// The ids a verified client certificate with subject `dn` (RFC 2253, as
+/// Java prints it) gives a connection, in `X509AuthenticationProvider`'s
+/// order: `super:<dn>` first when `dn` is the configured super user
+/// (`X509AuthenticationProvider.superUser`), then `x509:<dn>`.
+pub fn x509_ids(dn: &str, super_user: Option<&str>) -> Vec<Id> {
+    let mut ids = Vec::with_capacity(2);
+    if super_user == Some(dn) {
+        ids.push(Id {
+            scheme: "super".into(),
+            id: dn.to_string(),
+        });
+    }
+    ids.push(Id {
+        scheme: "x509".into(),
+        id: dn.to_string(),
+    });
+    ids
+}
+
 /// The user name whoAmI reports for an id (`ClientInfo.user`).
 pub fn user_name(id: &Id) -> String {
     match id.scheme.as_str() {
         "digest" => id.id.split(':').next().unwrap_or("").to_string(),
+        // No provider is registered for `super`, so ZooKeeper reports no
+        // user (seen with an x509 super user, whose id holds its DN).
+        "super" => String::new(),
         _ => id.id.clone(),
     }
 }
@@ -435,6 +459,38 @@ mod tests {
             Acl::new(1, "world", "anyone"),
         ];
         assert_eq!(fixup(&dup, &auth).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn x509_ids_and_acls() {
+        let dn = "CN=client,O=Acme\\, Inc";
+        let ids = x509_ids(dn, None);
+        assert_eq!(
+            ids,
+            vec![Id {
+                scheme: "x509".into(),
+                id: dn.into()
+            }]
+        );
+        let p = AclPolicy::default();
+        let acl = vec![Acl::new(perms::ALL, "x509", dn)];
+        assert!(check(&p, &acl, perms::READ, &ids));
+        assert!(!check(&p, &acl, perms::READ, &x509_ids("CN=other", None)));
+        // `auth` expands to the certificate's id.
+        let fixed = fixup(&[Acl::new(perms::ALL, "auth", "")], &ids).unwrap();
+        assert_eq!(fixed, acl);
+        let sup = x509_ids(dn, Some(dn));
+        assert_eq!(sup[0].scheme, "super");
+        assert_eq!(sup[1].scheme, "x509");
+        assert!(check(
+            &p,
+            &[Acl::new(perms::ALL, "digest", "u:x")],
+            perms::ADMIN,
+            &sup
+        ));
+        assert_eq!(x509_ids(dn, Some("CN=admin")).len(), 1);
+        assert_eq!(user_name(&sup[0]), "");
+        assert_eq!(user_name(&sup[1]), dn);
     }
 
     #[test]

@@ -44,6 +44,13 @@ pub enum Input {
     Frame { conn: ConnId, frame: Bytes },
     /// The connection's socket is gone (client closed it, or an I/O error).
     Closed { conn: ConnId },
+    /// The connection layer authenticated `conn` (a verified TLS client
+    /// certificate: `acl::x509_ids`); the ids join its auth info
+    /// (ZooKeeper's `ServerCnxn.addAuthInfo`). Sent before any frame.
+    AddAuthInfo {
+        conn: ConnId,
+        ids: Vec<jute::data::Id>,
+    },
     /// Time passed; sessions may expire and container/TTL nodes may be reaped.
     Tick,
     /// Every txn up to `zxid` handed out in [`Output::Persist`] is durable:

@@ -17,11 +17,16 @@
 //!   in the socket) until replies go out, as ZooKeeper throttles reading.
 //!   Every request is answered by exactly one non-notification frame (the
 //!   connect request by the connect response), which returns its permit.
+//! - The code after accept is generic over the stream ([`ClientStream`]):
+//!   plain TCP and TLS (`net::tls`) connections behave the same; ids the
+//!   TLS layer authenticated reach the runner right after `Open`, before
+//!   any frame.
 
 use super::{four_letter, java_socket_addr, ConnSlot, Shared, CONN_QUEUE_LEN};
 use crate::core::ConnId;
 use crate::runner::{ConnCommand, RunnerMsg};
 use futures::StreamExt;
+use jute::data::Id;
 use jute::frame::FrameError;
 use jute::FrameCodec;
 use std::net::SocketAddr;
@@ -47,16 +52,64 @@ const READ_BUF_BYTES: usize = 16 * 1024;
 /// Write buffer size: replies are gathered here and flushed once per batch.
 const WRITE_BUF_BYTES: usize = 64 * 1024;
 
-/// Runs connection `conn` from `peer` to completion.
+/// A client's byte stream, split into halves that are read and written
+/// concurrently by one task.
+pub(crate) trait ClientStream: AsyncRead + AsyncWrite + Unpin + Send {
+    fn halves(
+        &mut self,
+    ) -> (
+        impl AsyncRead + Unpin + Send + '_,
+        impl AsyncWrite + Unpin + Send + '_,
+    );
+}
+
+impl ClientStream for TcpStream {
+    fn halves(
+        &mut self,
+    ) -> (
+        impl AsyncRead + Unpin + Send + '_,
+        impl AsyncWrite + Unpin + Send + '_,
+    ) {
+        // Borrowed halves of a TCP socket cost nothing.
+        self.split()
+    }
+}
+
+impl ClientStream for tokio_rustls::server::TlsStream<TcpStream> {
+    fn halves(
+        &mut self,
+    ) -> (
+        impl AsyncRead + Unpin + Send + '_,
+        impl AsyncWrite + Unpin + Send + '_,
+    ) {
+        // One TLS session state serves both directions: halves share it.
+        tokio::io::split(self)
+    }
+}
+
+/// Runs plain connection `conn` from `peer` to completion.
 pub(crate) async fn serve(
     shared: Arc<Shared>,
-    mut stream: TcpStream,
+    stream: TcpStream,
     peer: SocketAddr,
     conn: ConnId,
     slot: ConnSlot,
 ) {
     // Replies are already batched, so Nagle would only add latency.
     let _ = stream.set_nodelay(true);
+    serve_stream(shared, stream, peer, conn, slot, Vec::new()).await;
+}
+
+/// Runs connection `conn` over any stream; `auth` are ids its transport
+/// authenticated (empty for plain TCP).
+pub(crate) async fn serve_stream<S: ClientStream>(
+    shared: Arc<Shared>,
+    mut stream: S,
+    peer: SocketAddr,
+    conn: ConnId,
+    slot: ConnSlot,
+    auth: Vec<Id>,
+) {
     let mut first = [0u8; 4];
     match tokio::time::timeout(FIRST_BYTES_TIMEOUT, stream.read_exact(&mut first)).await {
         Ok(Ok(_)) => {}
@@ -82,7 +135,7 @@ pub(crate) async fn serve(
         linger(&mut stream).await;
         return;
     }
-    let opened = session(&shared, &mut stream, peer, conn, first).await;
+    let opened = session(&shared, &mut stream, peer, conn, first, auth).await;
     // Socket and slot go before the runner hears `Closed`, so by then the
     // client's IP may already connect again.
     drop(stream);
@@ -102,12 +155,13 @@ enum End {
 
 /// Runs the framed protocol; returns whether the runner was told of the
 /// connection (and so must be told it closed).
-async fn session(
+async fn session<S: ClientStream>(
     shared: &Shared,
-    stream: &mut TcpStream,
+    stream: &mut S,
     peer: SocketAddr,
     conn: ConnId,
     first: [u8; 4],
+    auth: Vec<Id>,
 ) -> bool {
     let (out_tx, out_rx) = mpsc::channel(CONN_QUEUE_LEN);
     let open = RunnerMsg::Open {
@@ -118,11 +172,17 @@ async fn session(
     if shared.runner.tx.send(open).await.is_err() {
         return false; // The runner has stopped: the server is shutting down.
     }
+    if !auth.is_empty() {
+        let add = RunnerMsg::AddAuthInfo { conn, ids: auth };
+        if shared.runner.tx.send(add).await.is_err() {
+            return true;
+        }
+    }
     let max = shared.config.jute_max_buffer_bytes;
     let limit = shared.config.global_outstanding_limit.max(1) as usize;
     let outstanding = Semaphore::new(limit);
     let timer = crate::metrics::RequestTimer::new(limit + 1);
-    let (rd, wr) = stream.split();
+    let (rd, wr) = stream.halves();
     let end = tokio::select! {
         end = read_frames(shared, conn, peer, first, rd, max, &outstanding, &timer) => end,
         end = write_frames(conn, peer, out_rx, wr, &outstanding, &timer) => end,
@@ -251,7 +311,7 @@ async fn write_frames(
 }
 
 /// Discards input until the client closes or [`LINGER_TIMEOUT`] passes.
-async fn linger(stream: &mut TcpStream) {
+async fn linger<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S) {
     let _ = stream.shutdown().await;
     let mut sink = [0u8; 1024];
     let drain = async {

@@ -1,4 +1,5 @@
-//! The accept loop on `clientPortAddress:clientPort`.
+//! The accept loop on `clientPortAddress:clientPort`, and the same loop on
+//! `secureClientPortAddress:secureClientPort` with TLS.
 //!
 //! Invariants:
 //! - A connection over `maxClientCnxns` for its IP is closed at once, before
@@ -6,7 +7,8 @@
 //! - An accept error never ends the loop: errors such as running out of file
 //!   descriptors are transient, so we log, pause briefly and go on.
 
-use super::{connection, java_ip, Shared};
+use super::tls::{TlsMode, TlsServer};
+use super::{connection, java_ip, tls, Shared};
 use crate::config::Config;
 use crate::runner::RunnerHandle;
 use std::io;
@@ -24,25 +26,47 @@ const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
 pub struct Listener {
     tcp: TcpListener,
     shared: Arc<Shared>,
+    tls: Option<(Arc<TlsServer>, TlsMode)>,
 }
 
 impl Listener {
     /// Binds `clientPortAddress:clientPort` (every address if unset).
     pub async fn bind(config: Arc<Config>, runner: RunnerHandle) -> io::Result<Listener> {
         let port = config.client_port;
-        let tcp = match &config.client_port_address {
-            Some(host) => TcpListener::bind((host.as_str(), port)).await?,
-            // The IPv6 wildcard also accepts IPv4 on dual-stack hosts, as
-            // Java's wildcard does; fall back to IPv4 where IPv6 is off.
-            None => match TcpListener::bind((Ipv6Addr::UNSPECIFIED, port)).await {
-                Ok(tcp) => tcp,
-                Err(_) => TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).await?,
-            },
-        };
+        let tcp = bind_tcp(config.client_port_address.as_deref(), port).await?;
         let local = tcp.local_addr()?;
         tracing::info!("binding to port {}", super::java_socket_addr(local));
         let shared = Arc::new(Shared::new(config, runner, local.port()));
-        Ok(Listener { tcp, shared })
+        Ok(Listener {
+            tcp,
+            shared,
+            tls: None,
+        })
+    }
+
+    /// Binds `secureClientPortAddress:secureClientPort` next to this (plain)
+    /// listener; every connection there is TLS with `tls`'s current context.
+    /// Both listeners share one [`Shared`]: connection ids stay unique for
+    /// the runner, and per-IP limits and counts cover both ports.
+    pub async fn bind_secure(&self, tls: Arc<TlsServer>) -> io::Result<Listener> {
+        let config = &self.shared.config;
+        let port = config.client_tls.secure_client_port.unwrap_or(0);
+        let host = config.client_tls.secure_client_port_address.clone();
+        let tcp = bind_tcp(host.as_deref(), port).await?;
+        let local = tcp.local_addr()?;
+        tracing::info!("binding to secure port {}", super::java_socket_addr(local));
+        let shared = Arc::clone(&self.shared);
+        Ok(Listener {
+            tcp,
+            shared,
+            tls: Some((tls, TlsMode::Secure)),
+        })
+    }
+
+    /// `client.portUnification`: this (plain) port also accepts TLS clients.
+    pub fn with_port_unification(mut self, tls: Arc<TlsServer>) -> Listener {
+        self.tls = Some((tls, TlsMode::Unified));
+        self
     }
 
     /// The address actually bound (useful when the config says port 0).
@@ -84,13 +108,19 @@ impl Listener {
                 .connection_request_count
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let conn = self.shared.next_conn_id();
-            tokio::spawn(connection::serve(
-                Arc::clone(&self.shared),
-                stream,
-                peer,
-                conn,
-                slot,
-            ));
+            let shared = Arc::clone(&self.shared);
+            match &self.tls {
+                None => tokio::spawn(connection::serve(shared, stream, peer, conn, slot)),
+                Some((server, mode)) => tokio::spawn(tls::serve(
+                    shared,
+                    stream,
+                    peer,
+                    conn,
+                    slot,
+                    Arc::clone(server),
+                    *mode,
+                )),
+            };
         }
     }
 }
@@ -112,5 +142,18 @@ impl Drop for Serving {
         self.0
             .serving
             .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Binds `host:port`, or every address when `host` is `None`.
+async fn bind_tcp(host: Option<&str>, port: u16) -> io::Result<TcpListener> {
+    match host {
+        Some(host) => TcpListener::bind((host, port)).await,
+        // The IPv6 wildcard also accepts IPv4 on dual-stack hosts, as
+        // Java's wildcard does; fall back to IPv4 where IPv6 is off.
+        None => match TcpListener::bind((Ipv6Addr::UNSPECIFIED, port)).await {
+            Ok(tcp) => Ok(tcp),
+            Err(_) => TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).await,
+        },
     }
 }

@@ -1,6 +1,7 @@
 //! Client connections: the accept loop ([`listener`]), one task per
 //! connection ([`connection`]), and the four-letter words answered on a
-//! connection's first four bytes ([`four_letter`]).
+//! connection's first four bytes ([`four_letter`]); [`tls`] serves the same
+//! over TLS on `secureClientPort` (and port unification on the plain port).
 //!
 //! Invariants:
 //! - Every accepted socket gets a fresh [`ConnId`]; ids are never reused.
@@ -16,6 +17,8 @@ pub mod connection;
 pub mod four_letter;
 pub(crate) mod host_info;
 pub mod listener;
+pub mod tls;
+pub mod tls_subject;
 
 pub use listener::Listener;
 

@@ -211,6 +211,15 @@ impl Server {
                 );
             }
             Input::Closed { conn } => self.forget_conn(conn),
+            Input::AddAuthInfo { conn, ids } => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    for id in ids {
+                        if !c.auth.contains(&id) {
+                            c.auth.push(id);
+                        }
+                    }
+                }
+            }
             Input::Frame { conn, frame } => {
                 let Some(c) = self.conns.get_mut(&conn) else {
                     return;
@@ -620,6 +629,12 @@ impl Server {
             return;
         };
         let peer = c.peer;
+        // `addauth x509`: X509AuthenticationProvider re-reads the TLS
+        // client certificate, which the connection layer already turned
+        // into ids; without one it fails, as below.
+        if pkt.scheme == "x509" && c.auth.iter().any(|id| id.scheme == "x509") {
+            return self.send(conn, header_only(xid, 0, ErrorCode::Ok), out);
+        }
         let auth = pkt.auth.as_deref().unwrap_or(&[]);
         match acl::authenticate(&self.policy, &pkt.scheme, auth, peer) {
             Some(ids) => {
