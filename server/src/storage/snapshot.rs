@@ -339,7 +339,7 @@ fn put_string(buf: &mut BytesMut, s: &str) {
 /// One node as a snapshot stores it: path, data, ACL index, `StatPersisted`.
 pub(crate) fn put_node(buf: &mut BytesMut, path: &str, node: &Node) {
     put_string(buf, path);
-    match &node.data {
+    match node.data() {
         None => buf.put_i32(-1),
         Some(d) => {
             buf.put_i32(d.len() as i32);
@@ -347,7 +347,7 @@ pub(crate) fn put_node(buf: &mut BytesMut, path: &str, node: &Node) {
         }
     }
     buf.put_i64(node.acl);
-    node.stat.write(buf);
+    node.stat().write(buf);
 }
 
 /// Writes a complete snapshot of `tree` and `sessions` to `out`: header,
@@ -644,7 +644,7 @@ impl SnapReader {
             let acl = self.i64("a node's ACL index")?;
             let stat = self.stat()?;
             restore
-                .add_node(&path, data.map(Vec::into_boxed_slice), acl, stat)
+                .add_node(&path, data.as_deref(), acl, stat)
                 .map_err(|why| self.corrupt(at, why))?;
         }
         let end = self.offset;
