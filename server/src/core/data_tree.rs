@@ -1051,4 +1051,107 @@ mod tests {
         let p = tree.get("/p").expect("parent");
         assert_eq!((p.cversion, p.pzxid), (4, 9));
     }
+
+    fn delete(zxid: i64, path: &str) -> Txn {
+        Txn {
+            header: TxnHeader {
+                client_id: 1,
+                cxid: 1,
+                zxid,
+                time: 1,
+                type_: OpCode::Delete.code(),
+            },
+            body: TxnBody::Delete(jute::txn::DeleteTxn { path: path.into() }),
+        }
+    }
+
+    /// A node pushed on a walk, deleted, and its slot reused by a newer node
+    /// elsewhere is skipped, not written under the old path; nodes created
+    /// under a parent not yet written are found.
+    #[test]
+    fn preorder_walk_survives_slot_reuse() {
+        let mut tree = DataTree::new(true);
+        let mut tr = Vec::new();
+        for (z, p) in [(1, "/a"), (2, "/a/x"), (3, "/a/y"), (4, "/b")] {
+            assert_eq!(
+                tree.apply(&create(OpCode::Create, z, p, -1), &mut tr).err,
+                0
+            );
+        }
+        let mut cursor = PreorderCursor::new();
+        let mut seen = Vec::new();
+        // Up to /a, which pushes /a/x and /a/y.
+        while let Some((p, _)) = tree.next_preorder(&mut cursor) {
+            seen.push(p.to_string());
+            if p == "/a" {
+                break;
+            }
+        }
+        let x = tree.nodes.find("/a/x").expect("x");
+        let y = tree.nodes.find("/a/y").expect("y");
+        assert_eq!(tree.apply(&delete(5, "/a/x"), &mut tr).err, 0);
+        assert_eq!(tree.apply(&delete(6, "/a/y"), &mut tr).err, 0);
+        // One slot comes back under the same parent (told apart by czxid),
+        // the other under another parent.
+        for (z, p) in [(7, "/a/new"), (8, "/b/new")] {
+            assert_eq!(
+                tree.apply(&create(OpCode::Create, z, p, -1), &mut tr).err,
+                0
+            );
+        }
+        let mut reused = [tree.nodes.find("/a/new"), tree.nodes.find("/b/new")];
+        reused.sort();
+        let mut freed = [Some(x), Some(y)];
+        freed.sort();
+        assert_eq!(reused, freed, "the freed slots are reused");
+        while let Some((p, _)) = tree.next_preorder(&mut cursor) {
+            seen.push(p.to_string());
+        }
+        let mut sorted = seen.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), seen.len(), "each node once: {seen:?}");
+        for p in &seen[1..] {
+            assert!(tree.get(p).is_some(), "{p} is written but gone: {seen:?}");
+        }
+        assert!(!seen.iter().any(|p| p.starts_with("/a/")), "{seen:?}");
+        assert!(seen.contains(&"/b/new".to_string()), "{seen:?}");
+    }
+
+    /// Loading accepts parents first in any order, not only pre-order, and
+    /// reports duplicates and orphans.
+    #[test]
+    fn restore_finds_parents_off_the_preorder_chain() {
+        let st = |z: i64| StatPersisted {
+            czxid: z,
+            mzxid: z,
+            pzxid: z,
+            ..StatPersisted::default()
+        };
+        let mut r = TreeRestore::new(true, AclCache::default());
+        let order = ["", "/a", "/b", "/a/x", "/b/y", "/a/x/z", "/b/y/w", "/c"];
+        for (i, p) in order.iter().enumerate() {
+            r.add_node(p, Some(p.as_bytes()), -1, st(i as i64))
+                .expect(p);
+        }
+        assert!(r
+            .add_node("/a/x", None, -1, st(9))
+            .unwrap_err()
+            .contains("twice"));
+        assert!(r
+            .add_node("/q/r", None, -1, st(9))
+            .unwrap_err()
+            .contains("before its parent"));
+        let t = r.finish(9).expect("tree");
+        let mut want: Vec<String> = order[1..].iter().map(|p| p.to_string()).collect();
+        want.push("/".into());
+        want.sort();
+        assert_eq!(t.paths(), want);
+        for p in &order[1..] {
+            let n = t.get(p).expect(p);
+            assert_eq!(n.data(), Some(p.as_bytes()));
+        }
+        assert_eq!(t.children_of(t.get("/b/y").expect("y")), vec!["w"]);
+        assert_eq!(t.all_children_number("/a"), 2);
+    }
 }
