@@ -71,18 +71,30 @@ impl ChildSet {
     /// `String.hashCode` of the name under the current capacity, insertion
     /// order within a bucket. `name` gives a member's name.
     pub fn java_order<'a>(&self, name: impl Fn(NodeId) -> &'a str) -> Vec<NodeId> {
+        let names: Vec<&str> = self.items.iter().map(|&id| name(id)).collect();
+        self.java_order_of(&names)
+            .into_iter()
+            .map(|i| self.items[i])
+            .collect()
+    }
+
+    /// The same order as positions into `names`, the members' names in
+    /// insertion order (gathered first by the caller: the lookups of many
+    /// children then overlap in memory instead of waiting one by one).
+    pub fn java_order_of(&self, names: &[&str]) -> Vec<usize> {
+        debug_assert_eq!(names.len(), self.items.len());
         let mask = (1u32 << self.capacity_log2) - 1;
-        let mut keyed: Vec<(u32, NodeId)> = self
-            .items
+        let mut keyed: Vec<(u32, usize)> = names
             .iter()
-            .map(|&id| {
-                let h = string_hash(name(id)) as u32;
-                ((h ^ (h >> 16)) & mask, id)
+            .enumerate()
+            .map(|(i, name)| {
+                let h = string_hash(name) as u32;
+                ((h ^ (h >> 16)) & mask, i)
             })
             .collect();
         // Stable: ties keep insertion order, as a bucket's chain does.
         keyed.sort_by_key(|(bucket, _)| *bucket);
-        keyed.into_iter().map(|(_, id)| id).collect()
+        keyed.into_iter().map(|(_, i)| i).collect()
     }
 }
 

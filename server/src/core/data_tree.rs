@@ -191,9 +191,16 @@ impl DataTree {
     /// The names of a node's children in the order ZooKeeper returns them
     /// (`HashSet` iteration order).
     pub fn children_of(&self, node: &Node) -> Vec<String> {
-        self.child_ids_in_java_order(node)
+        let Some(c) = &node.children else {
+            return Vec::new();
+        };
+        let names: Vec<&str> = c
+            .iter_inserted()
+            .map(|id| self.nodes.node(id).name())
+            .collect();
+        c.java_order_of(&names)
             .into_iter()
-            .map(|id| self.nodes.node(id).name().to_string())
+            .map(|i| names[i].to_string())
             .collect()
     }
 
@@ -539,7 +546,10 @@ impl DataTree {
         let parent_id = self.nodes.find(parent_key).ok_or(ErrorCode::NoNode)?;
         // As ZooKeeper (3.6+): the parent's pzxid moves even when the child
         // is already gone (a replayed delete onto a fuzzy snapshot).
-        let id = self.nodes.find(path);
+        // The root is never deleted (a txn naming "/" finds no node, as in
+        // ZooKeeper's map, where "/" and "" are the root's keys but only
+        // children are removable).
+        let id = self.nodes.find(path).filter(|&id| id != ROOT);
         let parent = self.nodes.node_mut(parent_id);
         if let (Some(id), Some(c)) = (id, parent.children.as_mut()) {
             c.remove(id);
@@ -1116,6 +1126,18 @@ mod tests {
         }
         assert!(!seen.iter().any(|p| p.starts_with("/a/")), "{seen:?}");
         assert!(seen.contains(&"/b/new".to_string()), "{seen:?}");
+    }
+
+    /// A delete naming the root changes nothing but the root's pzxid.
+    #[test]
+    fn the_root_is_never_deleted() {
+        let mut tree = DataTree::new(true);
+        let mut tr = Vec::new();
+        let rc = tree.apply(&delete(3, "/"), &mut tr);
+        assert_eq!(rc.err, ErrorCode::NoNode.code());
+        assert_eq!(tree.node_count(), 4);
+        assert!(tree.get("/zookeeper").is_some());
+        assert_eq!(tree.get("/").expect("root").stat().pzxid, 3);
     }
 
     /// Loading accepts parents first in any order, not only pre-order, and
