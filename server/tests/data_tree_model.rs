@@ -275,7 +275,7 @@ fn check_tree(h: &Harness, model: &BTreeMap<String, ModelNode>, root_creates: i3
     for (p, m) in model {
         let n = tree.get(p).expect("node present");
         let stat = n.client_stat(true);
-        assert_eq!(n.data.as_deref().unwrap_or(&[]), &m.data[..], "{p} data");
+        assert_eq!(n.data().unwrap_or(&[]), &m.data[..], "{p} data");
         assert_eq!(stat.version, m.version, "{p} version");
         let kids = children_of(model, p).len() as i32;
         assert_eq!(stat.num_children, kids, "{p} numChildren");
@@ -290,7 +290,7 @@ fn check_tree(h: &Harness, model: &BTreeMap<String, ModelNode>, root_creates: i3
     let root = tree.get("/").expect("root");
     // /zookeeper is added to the root without a create, as in ZooKeeper
     // (whose fresh root therefore reports cversion -1).
-    assert_eq!(root.stat.cversion, root_creates, "root creates");
+    assert_eq!(root.stat().cversion, root_creates, "root creates");
 }
 
 fn run(ops: Vec<Op>) {

@@ -400,12 +400,12 @@ fn view(tree: &DataTree) -> TreeView {
     tree.try_for_each_node_preorder(|path, n| {
         nodes.push(NodeView {
             path: path.to_string(),
-            data: n.data.as_ref().map(|d| d.to_vec()),
+            data: n.data().map(|d| d.to_vec()),
             acl_index: n.acl,
             acl: tree.acl_of(n).to_vec(),
-            stat: n.stat.clone(),
+            stat: n.stat(),
             client_stat: n.client_stat(tree.extended_types_enabled),
-            children: n.children_list(),
+            children: tree.children_of(n),
         });
         Ok::<(), ()>(())
     })
@@ -523,9 +523,9 @@ fn round_trip_of_a_tree_built_through_the_core() {
         "the quota is indexed and its usage recounted"
     );
     assert_eq!(after.quota[2], None);
-    assert!(t.get("/null").unwrap().data.is_none());
-    assert_eq!(t.get("/empty").unwrap().data.as_deref(), Some(&b""[..]));
-    assert_eq!(t.get("/").unwrap().data.as_deref(), Some(&b"root data"[..]));
+    assert!(t.get("/null").unwrap().data().is_none());
+    assert_eq!(t.get("/empty").unwrap().data(), Some(&b""[..]));
+    assert_eq!(t.get("/").unwrap().data(), Some(&b"root data"[..]));
     // The freed ACL index stays free; later lists continue after the largest.
     // 1 read (config's), 2 open, 3 digest+read, 4 ip, 5 auth (alice's
     // digest), 6 [23 world:anyone] (released), 7 /app's digest+open.
@@ -624,7 +624,7 @@ fn reads_reference_snapshot() {
     let t = &snap.tree;
     assert_eq!(t.node_count(), 43);
     let app = t.get("/app").unwrap();
-    assert_eq!(app.data.as_deref(), Some(&b"world!"[..]));
+    assert_eq!(app.data(), Some(&b"world!"[..]));
     assert_eq!(
         t.acl_of(app).to_vec(),
         vec![
@@ -632,8 +632,8 @@ fn reads_reference_snapshot() {
             Acl::new(31, "world", "anyone")
         ]
     );
-    assert_eq!(app.stat.version, 2);
-    assert_eq!(app.stat.aversion, 1);
+    assert_eq!(app.stat().version, 2);
+    assert_eq!(app.stat().aversion, 1);
     assert_eq!(
         t.acl_of(t.get("/acl-auth").unwrap()).to_vec(),
         vec![Acl::new(31, "digest", "alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=")]
@@ -643,7 +643,7 @@ fn reads_reference_snapshot() {
         vec![Acl::new(31, "ip", "127.0.0.0/8")]
     );
     assert_eq!(t.get("/").unwrap().acl, -1, "the root keeps index -1");
-    assert_eq!(t.get("/zookeeper/config").unwrap().stat.aversion, -1);
+    assert_eq!(t.get("/zookeeper/config").unwrap().stat().aversion, -1);
     assert_eq!(
         t.acl_of(t.get("/zookeeper/config").unwrap()).to_vec(),
         Acl::read_unsafe()
@@ -667,13 +667,13 @@ fn reads_reference_snapshot() {
     );
     assert!(t.ephemerals_of(REF_SESSION + 1).is_empty());
     assert_eq!(
-        t.get("/bin").unwrap().data.as_deref().unwrap(),
+        t.get("/bin").unwrap().data().unwrap(),
         &(0..=255u8).collect::<Vec<_>>()[..]
     );
-    assert_eq!(t.get("/many").unwrap().children_list(), MANY_ORDER);
-    assert_eq!(t.get("/cont").unwrap().stat.ephemeral_owner, i64::MIN);
+    assert_eq!(t.children_of(t.get("/many").unwrap()), MANY_ORDER);
+    assert_eq!(t.get("/cont").unwrap().stat().ephemeral_owner, i64::MIN);
     assert_eq!(
-        t.get("/ttl").unwrap().stat.ephemeral_owner,
+        t.get("/ttl").unwrap().stat().ephemeral_owner,
         0xff00_0000_0009_27c0_u64 as i64
     );
     assert_eq!(
@@ -683,7 +683,7 @@ fn reads_reference_snapshot() {
     );
     // The quota is indexed, and its stat node as the server wrote it is
     // what loading recounts: /app, its 4 children and /app/eph-seq-...3.
-    let quota = |p: &str| t.get(p).unwrap().data.as_deref().unwrap().to_vec();
+    let quota = |p: &str| t.get(p).unwrap().data().unwrap().to_vec();
     assert_eq!(
         quota("/zookeeper/quota/app/zookeeper_limits"),
         b"count=100,bytes=-1=;byteHardLimit=-1;countHardLimit=-1"
@@ -1018,8 +1018,8 @@ fn zookeeper_snapshot_formatter_reads_ours() {
             .iter()
             .find(|b| b.starts_with(&format!("{p}\n")))
             .unwrap_or_else(|| panic!("{p} missing:\n{stdout}"));
-        let s = &n.stat;
-        let data = n.data.as_deref().unwrap_or(&[]);
+        let s = &n.stat();
+        let data = n.data().unwrap_or(&[]);
         for line in [
             format!("  cZxid = 0x{:014x}\n", s.czxid),
             format!("  mZxid = 0x{:014x}\n", s.mzxid),

@@ -146,12 +146,12 @@ fn view(server: &Server) -> (Vec<NodeView>, Vec<(i64, i32)>) {
         .into_iter()
         .map(|p| {
             let n = tree.get(&p).expect("listed path exists");
-            let mut children = n.children_list();
+            let mut children = tree.children_of(n);
             children.sort();
             (
                 p,
-                n.data.as_deref().map(<[u8]>::to_vec),
-                n.stat.clone(),
+                n.data().map(<[u8]>::to_vec),
+                n.stat(),
                 tree.acl_of(n).to_vec(),
                 children,
             )

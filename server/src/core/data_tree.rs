@@ -2,9 +2,13 @@
 //! them (ephemerals by session, containers, TTL nodes, quota roots) and the
 //! txn application that changes them.
 //!
+//! The nodes themselves live in a [`NodeStore`] (a slab addressed by
+//! [`NodeId`] with a path index that stores no paths); a node knows its name,
+//! its parent and its children by id (ARCHITECTURE.md, decision 9).
+//!
 //! Invariants:
 //! - Every node but the root has its parent in `nodes`, and appears in the
-//!   parent's `children` exactly once. The root is keyed by `""`.
+//!   parent's `children` exactly once. The root's path is `""` (or `/`).
 //! - `stat.cversion` stores the number of child *creates* (as ZooKeeper does:
 //!   it drives sequential suffixes); clients see `2 × cversion − numChildren`.
 //! - `ephemerals[s]` holds exactly the paths whose owner is session `s`.
@@ -15,8 +19,10 @@
 
 use super::acl::{AclCache, OPEN_UNSAFE_ACL_ID};
 use super::digest::TreeDigest;
+use super::child_set::ChildSet;
 use super::ephemeral::{ephemeral_type, EphemeralType};
 use super::java::JavaHashSet;
+use super::node_store::NodeStore;
 use super::path;
 use super::quota::StatsTrack;
 use super::txn::{SubTxn, Txn, TxnBody};
@@ -27,73 +33,14 @@ use jute::{ErrorCode, OpCode};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+pub use super::node::{Node, NodeId, ROOT};
+
 /// `/zookeeper`, `/zookeeper/quota`, `/zookeeper/config`.
 pub const PROC_ZOOKEEPER: &str = "/zookeeper";
 pub const QUOTA_ZOOKEEPER: &str = "/zookeeper/quota";
 pub const CONFIG_ZOOKEEPER: &str = "/zookeeper/config";
 pub const QUOTA_LIMIT_NODE: &str = "zookeeper_limits";
 pub const QUOTA_STAT_NODE: &str = "zookeeper_stats";
-
-/// One znode.
-#[derive(Debug, Clone)]
-pub struct Node {
-    /// Exactly the node's bytes, in their own allocation: never a slice of
-    /// a received frame, which would pin the connection's read buffer.
-    pub data: Option<Box<[u8]>>,
-    /// Index into the ACL cache.
-    pub acl: i64,
-    pub stat: StatPersisted,
-    /// Child names; `None` until the first child is added.
-    pub children: Option<Box<JavaHashSet>>,
-}
-
-impl Node {
-    fn new(data: Option<Box<[u8]>>, acl: i64, stat: StatPersisted) -> Node {
-        Node {
-            data,
-            acl,
-            stat,
-            children: None,
-        }
-    }
-
-    /// Number of children.
-    pub fn num_children(&self) -> usize {
-        self.children.as_ref().map_or(0, |c| c.len())
-    }
-
-    /// Child names in the order ZooKeeper returns them.
-    pub fn children_list(&self) -> Vec<String> {
-        self.children
-            .as_ref()
-            .map_or_else(Vec::new, |c| c.java_order())
-    }
-
-    /// The Stat clients see (`DataNode.copyStat`).
-    pub fn client_stat(&self, extended_types_enabled: bool) -> Stat {
-        let s = &self.stat;
-        let n = self.num_children() as i32;
-        let owner =
-            if ephemeral_type(s.ephemeral_owner, extended_types_enabled) == EphemeralType::Normal {
-                s.ephemeral_owner
-            } else {
-                0
-            };
-        Stat {
-            czxid: s.czxid,
-            mzxid: s.mzxid,
-            ctime: s.ctime,
-            mtime: s.mtime,
-            version: s.version,
-            cversion: s.cversion.wrapping_mul(2).wrapping_sub(n),
-            aversion: s.aversion,
-            ephemeral_owner: owner,
-            data_length: self.data.as_ref().map_or(0, |d| d.len() as i32),
-            num_children: n,
-            pzxid: s.pzxid,
-        }
-    }
-}
 
 /// Which watch table a change fires in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,11 +75,8 @@ pub struct TxnResult {
 /// The tree and its indexes.
 #[derive(Debug, Clone)]
 pub struct DataTree {
-    /// Keyed by path. foldhash rather than SipHash: path lookups are the
-    /// hottest thing the server does (about a tenth of snapshot loading went
-    /// to SipHash); its seed is random per process, so clients cannot aim
-    /// collisions at it.
-    nodes: HashMap<Box<str>, Node, foldhash::fast::RandomState>,
+    /// The znodes, by id, with the path index.
+    nodes: NodeStore,
     pub acl_cache: AclCache,
     ephemerals: HashMap<i64, JavaHashSet>,
     containers: BTreeSet<String>,
@@ -146,18 +90,10 @@ pub struct DataTree {
     digest: TreeDigest,
 }
 
-fn key(path: &str) -> &str {
-    if path == "/" {
-        ""
-    } else {
-        path
-    }
-}
-
 /// A child was created under `parent` by the txn at `zxid`: its cversion
 /// takes the txn's `parent_cversion` (−1: one more than now) if that is
 /// newer, and then its pzxid is `zxid` (ZooKeeper's `setCversionPzxid`).
-fn advance_cversion(parent: &mut StatPersisted, parent_cversion: i32, zxid: i64) {
+fn advance_cversion(parent: &mut Node, parent_cversion: i32, zxid: i64) {
     let cversion = if parent_cversion == -1 {
         parent.cversion.wrapping_add(1)
     } else {
@@ -183,15 +119,39 @@ fn new_stat(zxid: i64, time: i64, owner: i64) -> StatPersisted {
     }
 }
 
-fn node_size<D: AsRef<[u8]>>(path: &str, data: &Option<D>) -> i64 {
-    (path.len() + data.as_ref().map_or(0, |d| d.as_ref().len())) as i64
+fn node_size(path: &str, data: Option<&[u8]>) -> i64 {
+    (path.len() + data.map_or(0, <[u8]>::len)) as i64
+}
+
+/// Adds `child` to `parent`'s children.
+/// The digest's name for a path: the root is `""`, as in ZooKeeper's map.
+fn key(path: &str) -> &str {
+    if path == "/" {
+        ""
+    } else {
+        path
+    }
+}
+
+fn add_child(parent: &mut Node, child: NodeId) {
+    parent
+        .children
+        .get_or_insert_with(|| Box::new(ChildSet::with_java_capacity(8)))
+        .insert_new(child);
 }
 
 impl DataTree {
     /// A fresh tree: `/`, `/zookeeper`, `/zookeeper/quota`, `/zookeeper/config`.
     pub fn new(extended_types_enabled: bool) -> DataTree {
+        let root = Node::new(
+            ROOT,
+            "",
+            Some(&[]),
+            OPEN_UNSAFE_ACL_ID,
+            &StatPersisted::default(),
+        );
         let mut t = DataTree {
-            nodes: HashMap::default(),
+            nodes: NodeStore::new(root),
             acl_cache: AclCache::default(),
             ephemerals: HashMap::new(),
             containers: BTreeSet::new(),
@@ -202,11 +162,6 @@ impl DataTree {
             extended_types_enabled,
             digest: TreeDigest::default(),
         };
-        let empty = || Some(Box::<[u8]>::default());
-        t.nodes.insert(
-            "".into(),
-            Node::new(empty(), OPEN_UNSAFE_ACL_ID, StatPersisted::default()),
-        );
         t.digest.add("", None, &StatPersisted::default());
         for p in [PROC_ZOOKEEPER, QUOTA_ZOOKEEPER, CONFIG_ZOOKEEPER] {
             t.insert_builtin(p);
@@ -214,36 +169,63 @@ impl DataTree {
         // The config node is readable by all, writable by none (ZOOKEEPER-2014),
         // set the way ZooKeeper sets it: a setACL with version −1.
         let acl = t.acl_cache.acquire(&Acl::read_unsafe());
-        if let Some(n) = t.nodes.get_mut(CONFIG_ZOOKEEPER) {
+        if let Some(id) = t.nodes.find(CONFIG_ZOOKEEPER) {
+            let n = t.nodes.node_mut(id);
             n.acl = acl;
-            n.stat.aversion = -1;
+            n.aversion = -1;
         }
         t
     }
 
     fn insert_builtin(&mut self, p: &str) {
         let (parent, child) = path::split(p).expect("built-in paths are absolute");
-        self.nodes
-            .get_mut(parent)
-            .expect("built-in parents are inserted first")
-            .children
-            .get_or_insert_with(|| Box::new(JavaHashSet::with_java_capacity(8)))
-            .insert(child);
-        self.approximate_data_size += node_size(p, &Some(Bytes::new()));
         self.digest.add(p, None, &StatPersisted::default());
-        self.nodes.insert(
-            p.into(),
-            Node::new(
-                Some(Box::<[u8]>::default()),
-                OPEN_UNSAFE_ACL_ID,
-                StatPersisted::default(),
-            ),
+        let parent = self
+            .nodes
+            .find(parent)
+            .expect("built-in parents are inserted first");
+        let node = Node::new(
+            parent,
+            child,
+            Some(&[]),
+            OPEN_UNSAFE_ACL_ID,
+            &StatPersisted::default(),
         );
+        let id = self.nodes.insert(p, node).expect("built-in paths are new");
+        add_child(self.nodes.node_mut(parent), id);
+        self.approximate_data_size += node_size(p, Some(&[]));
     }
 
     /// The node at `path` (`/` or `` for the root).
     pub fn get(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(key(path))
+        self.nodes.find(path).map(|id| self.nodes.node(id))
+    }
+
+    fn get_mut(&mut self, path: &str) -> Option<&mut Node> {
+        let id = self.nodes.find(path)?;
+        Some(self.nodes.node_mut(id))
+    }
+
+    /// The names of a node's children in the order ZooKeeper returns them
+    /// (`HashSet` iteration order).
+    pub fn children_of(&self, node: &Node) -> Vec<String> {
+        let Some(c) = &node.children else {
+            return Vec::new();
+        };
+        let names: Vec<&str> = c
+            .iter_inserted()
+            .map(|id| self.nodes.node(id).name())
+            .collect();
+        c.java_order_of(&names)
+            .into_iter()
+            .map(|i| names[i].to_string())
+            .collect()
+    }
+
+    fn child_ids_in_java_order(&self, node: &Node) -> Vec<NodeId> {
+        node.children
+            .as_ref()
+            .map_or_else(Vec::new, |c| c.java_order(|id| self.nodes.node(id).name()))
     }
 
     /// The ACL of a node.
@@ -306,36 +288,46 @@ impl DataTree {
         if path.is_empty() {
             return self.nodes.len() as i32;
         }
-        let prefix = format!("{path}/");
-        self.nodes.keys().filter(|k| k.starts_with(&prefix)).count() as i32
+        let Some(id) = self.nodes.find(path) else {
+            return 0;
+        };
+        let mut count = 0;
+        let mut stack = vec![id];
+        while let Some(id) = stack.pop() {
+            if let Some(c) = &self.nodes.node(id).children {
+                count += c.len();
+                stack.extend(c.iter_inserted());
+            }
+        }
+        count as i32
     }
 
     /// Container and TTL nodes that are due to be deleted at `now_ms`.
     pub fn reap_candidates(&self, now_ms: i64, max_never_used_ms: i64) -> Vec<String> {
         let mut out = Vec::new();
         for p in &self.containers {
-            let Some(n) = self.nodes.get(p.as_str()) else {
+            let Some(n) = self.get(p) else {
                 continue;
             };
             if n.num_children() != 0 {
                 continue;
             }
-            let elapsed = now_ms - n.stat.mtime;
-            if n.stat.cversion > 0 || (max_never_used_ms != 0 && elapsed > max_never_used_ms) {
+            let elapsed = now_ms - n.mtime;
+            if n.cversion > 0 || (max_never_used_ms != 0 && elapsed > max_never_used_ms) {
                 out.push(p.clone());
             }
         }
         for p in &self.ttls {
-            let Some(n) = self.nodes.get(p.as_str()) else {
+            let Some(n) = self.get(p) else {
                 continue;
             };
             if n.num_children() != 0 {
                 continue;
             }
-            let owner = n.stat.ephemeral_owner;
+            let owner = n.ephemeral_owner;
             if ephemeral_type(owner, self.extended_types_enabled) == EphemeralType::Ttl {
                 let ttl = super::ephemeral::ttl_of(owner);
-                if ttl != 0 && now_ms - n.stat.mtime > ttl {
+                if ttl != 0 && now_ms - n.mtime > ttl {
                     out.push(p.clone());
                 }
             }
@@ -444,11 +436,12 @@ impl DataTree {
         let Some((parent_key, _)) = path::split(path) else {
             return;
         };
-        if let Some(parent) = self.nodes.get_mut(parent_key) {
-            let before = parent.stat.clone();
-            advance_cversion(&mut parent.stat, parent_cversion, zxid);
-            let data = parent.data.as_deref();
-            self.digest.restat(parent_key, data, &before, &parent.stat);
+        if let Some(parent_id) = self.nodes.find(parent_key) {
+            let parent = self.nodes.node_mut(parent_id);
+            let before = parent.stat();
+            advance_cversion(parent, parent_cversion, zxid);
+            self.digest
+                .restat(parent_key, parent.data(), &before, &parent.stat());
         }
     }
 
@@ -504,34 +497,29 @@ impl DataTree {
     ) -> Result<Stat, ErrorCode> {
         let (parent_key, child) = path::split(path).ok_or(ErrorCode::NoNode)?;
         let parent_key = parent_key.to_string();
-        if !self.nodes.contains_key(parent_key.as_str()) {
-            return Err(ErrorCode::NoNode);
-        }
-        // The node map answers membership in O(1); the parent's child set
+        let parent_id = self.nodes.find(&parent_key).ok_or(ErrorCode::NoNode)?;
+        // The path index answers membership in O(1); the parent's child set
         // would scan every child.
-        if self.nodes.contains_key(path) {
+        if self.nodes.find(path).is_some() {
             return Err(ErrorCode::NodeExists);
         }
         let acl_index = self.acl_cache.acquire(acl);
-        let parent = self
-            .nodes
-            .get_mut(parent_key.as_str())
-            .ok_or(ErrorCode::NoNode)?;
-        let before = parent.stat.clone();
-        advance_cversion(&mut parent.stat, parent_cversion, zxid);
-        let parent_data = parent.data.as_deref();
-        self.digest
-            .restat(&parent_key, parent_data, &before, &parent.stat);
-        parent
-            .children
-            .get_or_insert_with(|| Box::new(JavaHashSet::with_java_capacity(8)))
-            .insert_new(child);
-        let stored = data.as_deref().map(Box::from);
-        let node = Node::new(stored, acl_index, new_stat(zxid, time, owner));
-        self.digest.add(path, node.data.as_deref(), &node.stat);
+        let data = data.as_deref();
+        let stat = new_stat(zxid, time, owner);
+        self.digest.add(path, data, &stat);
+        let node = Node::new(parent_id, child, data, acl_index, &stat);
         let stat = node.client_stat(self.extended_types_enabled);
+        let id = self
+            .nodes
+            .insert(path, node)
+            .map_err(|_| ErrorCode::NodeExists)?;
+        let parent = self.nodes.node_mut(parent_id);
+        let before = parent.stat();
+        advance_cversion(parent, parent_cversion, zxid);
+        self.digest
+            .restat(&parent_key, parent.data(), &before, &parent.stat());
+        add_child(parent, id);
         self.approximate_data_size += node_size(path, data);
-        self.nodes.insert(path.into(), node);
         self.index_owner(path, owner);
         if let Some(quota_path) = parent_key.strip_prefix(QUOTA_ZOOKEEPER) {
             if child == QUOTA_LIMIT_NODE {
@@ -542,12 +530,9 @@ impl DataTree {
             }
         }
         if let Some(prefix) = self.quota_prefix(path) {
-            self.update_quota_stat(&prefix, data.as_ref().map_or(0, |d| d.len() as i64), 1);
+            self.update_quota_stat(&prefix, data.map_or(0, |d| d.len() as i64), 1);
         }
-        let parent_acl = self
-            .nodes
-            .get(parent_key.as_str())
-            .map(|n| self.acl_cache.get(n.acl));
+        let parent_acl = self.acl_cache.get(self.nodes.node(parent_id).acl);
         triggers.push(Trigger {
             table: WatchTable::Data,
             path: path.to_string(),
@@ -558,7 +543,7 @@ impl DataTree {
             table: WatchTable::Child,
             path: path::parent_for_watch(&parent_key).to_string(),
             event_type: event_type::NODE_CHILDREN_CHANGED,
-            acl: parent_acl.unwrap_or_default(),
+            acl: parent_acl,
         });
         Ok(stat)
     }
@@ -590,23 +575,31 @@ impl DataTree {
         triggers: &mut Vec<Trigger>,
     ) -> Result<(), ErrorCode> {
         let (parent_key, child) = path::split(path).ok_or(ErrorCode::NoNode)?;
-        let parent = self.nodes.get_mut(parent_key).ok_or(ErrorCode::NoNode)?;
-        if let Some(c) = parent.children.as_mut() {
-            c.remove(child);
+        let parent_id = self.nodes.find(parent_key).ok_or(ErrorCode::NoNode)?;
+        // As ZooKeeper (3.6+): the parent's pzxid moves even when the child
+        // is already gone (a replayed delete onto a fuzzy snapshot).
+        // The root is never deleted (a txn naming "/" finds no node, as in
+        // ZooKeeper's map, where "/" and "" are the root's keys but only
+        // children are removable).
+        let id = self.nodes.find(path).filter(|&id| id != ROOT);
+        let parent = self.nodes.node_mut(parent_id);
+        if let (Some(id), Some(c)) = (id, parent.children.as_mut()) {
+            c.remove(id);
         }
-        if zxid > parent.stat.pzxid {
-            let before = parent.stat.clone();
-            parent.stat.pzxid = zxid;
-            let data = parent.data.as_deref();
-            self.digest.restat(parent_key, data, &before, &parent.stat);
+        if zxid > parent.pzxid {
+            let before = parent.stat();
+            parent.pzxid = zxid;
+            self.digest
+                .restat(parent_key, parent.data(), &before, &parent.stat());
         }
         let parent_acl = self.acl_cache.get(parent.acl);
-        let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
-        self.digest.remove(path, node.data.as_deref(), &node.stat);
+        let id = id.ok_or(ErrorCode::NoNode)?;
+        let node = self.nodes.remove(id);
+        self.digest.remove(path, node.data(), &node.stat());
         let node_acl = self.acl_cache.get(node.acl);
         self.acl_cache.release(node.acl);
-        self.approximate_data_size -= node_size(path, &node.data);
-        let owner = node.stat.ephemeral_owner;
+        self.approximate_data_size -= node_size(path, node.data());
+        let owner = node.ephemeral_owner;
         match ephemeral_type(owner, self.extended_types_enabled) {
             EphemeralType::Container => {
                 self.containers.remove(path);
@@ -627,7 +620,7 @@ impl DataTree {
             }
         }
         if let Some(prefix) = self.quota_prefix(path) {
-            let bytes = node.data.as_ref().map_or(0, |d| d.len() as i64);
+            let bytes = node.data_len() as i64;
             self.update_quota_stat(&prefix, -bytes, -1);
         }
         triggers.push(Trigger {
@@ -661,20 +654,20 @@ impl DataTree {
         triggers: &mut Vec<Trigger>,
     ) -> Result<Stat, ErrorCode> {
         let ext = self.extended_types_enabled;
-        let node = self.nodes.get_mut(key(path)).ok_or(ErrorCode::NoNode)?;
-        let old_len = node.data.as_ref().map_or(0, |d| d.len() as i64);
-        let old_size = node_size(path, &node.data);
-        self.digest
-            .remove(key(path), node.data.as_deref(), &node.stat);
-        node.data = data.as_deref().map(Box::from);
-        node.stat.mtime = time;
-        node.stat.mzxid = zxid;
-        node.stat.version = version;
-        self.digest.add(key(path), node.data.as_deref(), &node.stat);
+        let id = self.nodes.find(path).ok_or(ErrorCode::NoNode)?;
+        let node = self.nodes.node_mut(id);
+        let old_len = node.data_len() as i64;
+        let old_size = node_size(path, node.data());
+        self.digest.remove(key(path), node.data(), &node.stat());
+        node.set_data(data.as_deref());
+        node.mtime = time;
+        node.mzxid = zxid;
+        node.version = version;
+        self.digest.add(key(path), node.data(), &node.stat());
         let stat = node.client_stat(ext);
         let node_acl = node.acl;
         let new_len = data.as_ref().map_or(0, |d| d.len() as i64);
-        self.approximate_data_size += node_size(path, data) - old_size;
+        self.approximate_data_size += node_size(path, data.as_deref()) - old_size;
         if let Some(prefix) = self.quota_prefix(path) {
             self.update_quota_stat(&prefix, new_len - old_len, 0);
         }
@@ -689,15 +682,16 @@ impl DataTree {
 
     fn set_acl(&mut self, path: &str, acl: &[Acl], version: i32) -> Result<Stat, ErrorCode> {
         let ext = self.extended_types_enabled;
-        let old = self.nodes.get(key(path)).ok_or(ErrorCode::NoNode)?.acl;
+        let id = self.nodes.find(path).ok_or(ErrorCode::NoNode)?;
+        let old = self.nodes.node(id).acl;
         self.acl_cache.release(old);
         let index = self.acl_cache.acquire(acl);
-        let node = self.nodes.get_mut(key(path)).ok_or(ErrorCode::NoNode)?;
-        let before = node.stat.clone();
-        node.stat.aversion = version;
+        let node = self.nodes.node_mut(id);
+        let before = node.stat();
+        node.aversion = version;
         node.acl = index;
-        let data = node.data.as_deref();
-        self.digest.restat(key(path), data, &before, &node.stat);
+        self.digest
+            .restat(key(path), node.data(), &before, &node.stat());
         Ok(node.client_stat(ext))
     }
 
@@ -734,18 +728,18 @@ impl DataTree {
 
     fn update_quota_stat(&mut self, prefix: &str, bytes_diff: i64, count_diff: i64) {
         let stat_path = format!("{QUOTA_ZOOKEEPER}{prefix}/{QUOTA_STAT_NODE}");
-        let Some(node) = self.nodes.get_mut(stat_path.as_str()) else {
+        let Some(node) = self.get_mut(&stat_path) else {
             return;
         };
-        let mut st = StatsTrack::parse(node.data.as_deref().unwrap_or(&[]));
+        let mut st = StatsTrack::parse(node.data().unwrap_or(&[]));
         st.set_count(st.count() + count_diff);
         st.set_bytes(st.bytes() + bytes_diff);
-        let old = node_size(&stat_path, &node.data);
-        node.data = Some(st.to_string().into_bytes().into_boxed_slice());
-        self.approximate_data_size += node_size(&stat_path, &node.data) - old;
+        let old = node_size(&stat_path, node.data());
+        node.set_data(Some(st.to_string().as_bytes()));
+        self.approximate_data_size += node_size(&stat_path, node.data()) - old;
         let limit_path = format!("{QUOTA_ZOOKEEPER}{prefix}/{QUOTA_LIMIT_NODE}");
-        if let Some(limit) = self.nodes.get(limit_path.as_str()) {
-            let lim = StatsTrack::parse(limit.data.as_deref().unwrap_or(&[]));
+        if let Some(limit) = self.get(&limit_path) {
+            let lim = StatsTrack::parse(limit.data().unwrap_or(&[]));
             if lim.count_exceeded(&st) || lim.bytes_exceeded(&st) {
                 tracing::warn!(path = prefix, "quota exceeded: {} (limit {})", st, lim);
             }
@@ -754,29 +748,23 @@ impl DataTree {
 
     fn refresh_quota_stats(&mut self, quota_path: &str) {
         let (mut count, mut bytes) = (0i64, 0i64);
-        let mut stack = vec![quota_path.to_string()];
-        while let Some(p) = stack.pop() {
-            let Some(n) = self.get(&p) else { continue };
+        let mut stack: Vec<NodeId> = self.nodes.find(quota_path).into_iter().collect();
+        while let Some(id) = stack.pop() {
+            let n = self.nodes.node(id);
             count += 1;
-            bytes += n.data.as_ref().map_or(0, |d| d.len() as i64);
+            bytes += n.data_len() as i64;
             if let Some(c) = &n.children {
-                for child in c.iter_inserted() {
-                    stack.push(if p == "/" {
-                        format!("/{child}")
-                    } else {
-                        format!("{p}/{child}")
-                    });
-                }
+                stack.extend(c.iter_inserted());
             }
         }
         let stat_path = format!("{QUOTA_ZOOKEEPER}{quota_path}/{QUOTA_STAT_NODE}");
-        if let Some(node) = self.nodes.get_mut(stat_path.as_str()) {
+        if let Some(node) = self.get_mut(&stat_path) {
             let mut st = StatsTrack::default();
             st.set_count(count);
             st.set_bytes(bytes);
-            let old = node_size(&stat_path, &node.data);
-            node.data = Some(st.to_string().into_bytes().into_boxed_slice());
-            self.approximate_data_size += node_size(&stat_path, &node.data) - old;
+            let old = node_size(&stat_path, node.data());
+            node.set_data(Some(st.to_string().as_bytes()));
+            self.approximate_data_size += node_size(&stat_path, node.data()) - old;
         }
     }
 
@@ -786,8 +774,8 @@ impl DataTree {
         let lim = self.get(&format!("{QUOTA_ZOOKEEPER}{prefix}/{QUOTA_LIMIT_NODE}"))?;
         let st = self.get(&format!("{QUOTA_ZOOKEEPER}{prefix}/{QUOTA_STAT_NODE}"))?;
         Some((
-            StatsTrack::parse(lim.data.as_deref().unwrap_or(&[])),
-            StatsTrack::parse(st.data.as_deref().unwrap_or(&[])),
+            StatsTrack::parse(lim.data().unwrap_or(&[])),
+            StatsTrack::parse(st.data().unwrap_or(&[])),
         ))
     }
 
@@ -800,29 +788,47 @@ impl DataTree {
         &self,
         mut visit: impl FnMut(&str, &Node) -> Result<(), E>,
     ) -> Result<(), E> {
-        let mut stack: Vec<String> = vec![String::new()];
-        while let Some((path, node)) = self.next_preorder(&mut stack) {
-            visit(&path, node)?;
+        let mut cursor = PreorderCursor::new();
+        while let Some((path, node)) = self.next_preorder(&mut cursor) {
+            visit(path, node)?;
         }
         Ok(())
     }
 
     /// One step of that walk, resumable across changes to the tree: pops
-    /// the next path of `stack` (start it with `""`, the root) that still
-    /// names a node, pushes its children (copied now, as ZooKeeper's
-    /// `serializeNode` copies them under the node's lock) and returns it.
-    /// Paths whose node has gone since they were pushed are skipped.
-    pub fn next_preorder(&self, stack: &mut Vec<String>) -> Option<(String, &Node)> {
-        while let Some(path) = stack.pop() {
-            let Some(node) = self.nodes.get(path.as_str()) else {
+    /// the next node of `cursor` that still exists, pushes its children
+    /// (copied now, as ZooKeeper's `serializeNode` copies them under the
+    /// node's lock) and returns it with its path. Nodes deleted since they
+    /// were pushed are skipped (a slot since reused by a newer node is told
+    /// apart by its czxid and parent).
+    pub fn next_preorder<'a>(
+        &'a self,
+        cursor: &'a mut PreorderCursor,
+    ) -> Option<(&'a str, &'a Node)> {
+        while let Some(e) = cursor.stack.pop() {
+            let depth = e.depth as usize;
+            let Some(node) = self.nodes.get_slot(e.id) else {
                 continue;
             };
-            if let Some(c) = &node.children {
-                for child in c.java_order_refs().into_iter().rev() {
-                    stack.push(format!("{path}/{child}"));
-                }
+            if depth > 0 && (node.czxid != e.czxid || node.parent != cursor.chain[depth - 1].1) {
+                continue;
             }
-            return Some((path, node));
+            cursor.chain.truncate(depth);
+            let parent_len = cursor.chain.last().map_or(0, |c| c.0);
+            cursor.path.truncate(parent_len);
+            if depth > 0 {
+                cursor.path.push('/');
+                cursor.path.push_str(node.name());
+            }
+            cursor.chain.push((cursor.path.len(), e.id));
+            for id in self.child_ids_in_java_order(node).into_iter().rev() {
+                cursor.stack.push(PreorderEntry {
+                    id,
+                    czxid: self.nodes.node(id).czxid,
+                    depth: e.depth + 1,
+                });
+            }
+            return Some((&cursor.path, node));
         }
         None
     }
@@ -831,17 +837,58 @@ impl DataTree {
     pub fn paths(&self) -> Vec<String> {
         let mut v: Vec<String> = self
             .nodes
-            .keys()
-            .map(|k| {
-                if k.is_empty() {
-                    "/".into()
-                } else {
-                    k.to_string()
-                }
-            })
+            .iter()
+            .map(|(id, _)| self.nodes.path_of(id))
             .collect();
         v.sort();
         v
+    }
+}
+
+/// A pre-order walk in progress (see [`DataTree::next_preorder`]): the nodes
+/// still to visit, and the path of the last one visited with its ancestors.
+#[derive(Debug, Clone)]
+pub struct PreorderCursor {
+    /// Next on top.
+    stack: Vec<PreorderEntry>,
+    /// The last visited node's path (`""` for the root).
+    path: String,
+    /// Its ancestors and itself as (length of their path, id), root first.
+    chain: Vec<(usize, NodeId)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PreorderEntry {
+    id: NodeId,
+    /// The node's czxid when it was pushed: a slot freed and reused by a
+    /// newer node since has a larger one.
+    czxid: i64,
+    depth: u32,
+}
+
+impl PreorderCursor {
+    /// A walk from the root.
+    pub fn new() -> PreorderCursor {
+        PreorderCursor {
+            stack: vec![PreorderEntry {
+                id: ROOT,
+                czxid: 0,
+                depth: 0,
+            }],
+            path: String::new(),
+            chain: Vec::new(),
+        }
+    }
+
+    /// Whether every node has been visited.
+    pub fn is_done(&self) -> bool {
+        self.stack.is_empty()
+    }
+}
+
+impl Default for PreorderCursor {
+    fn default() -> Self {
+        PreorderCursor::new()
     }
 }
 
@@ -856,15 +903,21 @@ impl DataTree {
 pub struct TreeRestore {
     tree: DataTree,
     has_root: bool,
+    /// The previous node's path and its ancestors and itself as (length of
+    /// their path, id), root first. Nodes come in pre-order, so a node's
+    /// parent is nearly always on it: no index lookup for the parent.
+    last_path: String,
+    chain: Vec<(usize, NodeId)>,
 }
 
 impl TreeRestore {
     /// Starts an empty tree (no root yet) over a snapshot's ACL cache (see
     /// [`AclCache::from_snapshot`]).
     pub fn new(extended_types_enabled: bool, acl_cache: AclCache) -> TreeRestore {
+        let placeholder = Node::new(ROOT, "", None, 0, &StatPersisted::default());
         TreeRestore {
             tree: DataTree {
-                nodes: HashMap::default(),
+                nodes: NodeStore::new(placeholder),
                 acl_cache,
                 ephemerals: HashMap::new(),
                 containers: BTreeSet::new(),
@@ -876,7 +929,50 @@ impl TreeRestore {
                 digest: TreeDigest::default(),
             },
             has_root: false,
+            last_path: String::new(),
+            chain: Vec::new(),
         }
+    }
+
+    /// Makes room for about `nodes` more nodes.
+    pub fn reserve(&mut self, nodes: usize) {
+        self.tree.nodes.reserve(nodes);
+    }
+
+    /// The parent of the node at `path`, whose parent path is `parent_key`.
+    fn parent_of(&mut self, parent_key: &str) -> Option<NodeId> {
+        let last = self.last_path.as_bytes();
+        let l = parent_key.len();
+        let on_chain = last.len() >= l
+            && &last[..l] == parent_key.as_bytes()
+            && (last.len() == l || last[l] == b'/');
+        if on_chain {
+            if let Some(i) = self.chain.iter().rposition(|c| c.0 == l) {
+                self.chain.truncate(i + 1);
+                return Some(self.chain[i].1);
+            }
+        }
+        // Not in pre-order after all: look it up, and rebuild the chain.
+        let nodes = &self.tree.nodes;
+        let parent = nodes.find(parent_key)?;
+        let mut ids = Vec::new();
+        let mut cur = parent;
+        while cur != ROOT {
+            ids.push(cur);
+            cur = nodes.node(cur).parent;
+        }
+        ids.push(ROOT);
+        let mut lens: Vec<usize> = parent_key
+            .match_indices('/')
+            .map(|(i, _)| i)
+            .filter(|&i| i > 0)
+            .collect();
+        lens.insert(0, 0);
+        if l > 0 {
+            lens.push(l);
+        }
+        self.chain = lens.into_iter().zip(ids.into_iter().rev()).collect();
+        Some(parent)
     }
 
     /// Adds the next node (`""` for the root). Fails, with the reason, on a
@@ -885,53 +981,58 @@ impl TreeRestore {
     pub fn add_node(
         &mut self,
         path: &str,
-        data: Option<Box<[u8]>>,
+        data: Option<&[u8]>,
         acl: i64,
         stat: StatPersisted,
     ) -> Result<(), String> {
-        let t = &mut self.tree;
         if !self.has_root {
+            let t = &mut self.tree;
             if !path.is_empty() {
                 return Err(format!("the first node is {path:?}, not the root"));
             }
             if !t.acl_cache.add_usage(acl) {
                 return Err(format!("the root has ACL index {acl}, not in the ACL map"));
             }
-            t.approximate_data_size += node_size(path, &data);
-            t.digest.add("", data.as_deref(), &stat);
-            t.nodes.insert("".into(), Node::new(data, acl, stat));
+            t.approximate_data_size += node_size(path, data);
+            t.digest.add("", data, &stat);
+            *t.nodes.node_mut(ROOT) = Node::new(ROOT, "", data, acl, &stat);
             self.has_root = true;
+            self.chain = vec![(0, ROOT)];
             return Ok(());
         }
         let (parent_key, child) = match path::split(path) {
             Some((p, c)) if path.starts_with('/') && !c.is_empty() => (p, c),
             _ => return Err(format!("invalid node path {path:?}")),
         };
-        if t.nodes.contains_key(path) {
-            return Err(format!("node {path} appears twice"));
-        }
-        let Some(parent) = t.nodes.get_mut(parent_key) else {
+        let Some(parent) = self.parent_of(parent_key) else {
+            if self.tree.nodes.find(path).is_some() {
+                return Err(format!("node {path} appears twice"));
+            }
             return Err(format!("node {path} comes before its parent"));
         };
+        let t = &mut self.tree;
+        let owner = stat.ephemeral_owner;
+        let id = t
+            .nodes
+            .insert(path, Node::new(parent, child, data, acl, &stat))
+            .map_err(|_| format!("node {path} appears twice"))?;
         if !t.acl_cache.add_usage(acl) {
             return Err(format!(
                 "node {path} has ACL index {acl}, not in the ACL map"
             ));
         }
-        parent
-            .children
-            .get_or_insert_with(|| Box::new(JavaHashSet::with_java_capacity(8)))
-            .insert_new(child);
-        let owner = stat.ephemeral_owner;
-        t.approximate_data_size += node_size(path, &data);
-        t.digest.add(path, data.as_deref(), &stat);
-        t.nodes.insert(path.into(), Node::new(data, acl, stat));
+        add_child(t.nodes.node_mut(parent), id);
+        t.approximate_data_size += node_size(path, data);
+        t.digest.add(path, data, &stat);
         t.index_owner(path, owner);
         if child == QUOTA_LIMIT_NODE {
             if let Some(quota_path) = parent_key.strip_prefix(QUOTA_ZOOKEEPER) {
                 t.quota_roots.insert(quota_path.to_string());
             }
         }
+        self.chain.push((path.len(), id));
+        self.last_path.clear();
+        self.last_path.push_str(path);
         Ok(())
     }
 
@@ -995,14 +1096,129 @@ mod tests {
         let rc = tree.apply(&create(OpCode::Create, 9, "/p/c", 4), &mut triggers);
         assert_eq!(rc.err, ErrorCode::NodeExists.code());
         let p = tree.get("/p").expect("parent");
-        assert_eq!((p.stat.cversion, p.stat.pzxid), (4, 9));
+        assert_eq!((p.cversion, p.pzxid), (4, 9));
         // An older cversion changes nothing.
         tree.apply(&create(OpCode::Create, 10, "/p/c", 2), &mut triggers);
         let p = tree.get("/p").expect("parent");
-        assert_eq!((p.stat.cversion, p.stat.pzxid), (4, 9));
+        assert_eq!((p.cversion, p.pzxid), (4, 9));
         // create2 is not adjusted (ZooKeeper checks for `create` only).
         tree.apply(&create(OpCode::Create2, 11, "/p/c", 7), &mut triggers);
         let p = tree.get("/p").expect("parent");
-        assert_eq!((p.stat.cversion, p.stat.pzxid), (4, 9));
+        assert_eq!((p.cversion, p.pzxid), (4, 9));
+    }
+
+    fn delete(zxid: i64, path: &str) -> Txn {
+        Txn {
+            header: TxnHeader {
+                client_id: 1,
+                cxid: 1,
+                zxid,
+                time: 1,
+                type_: OpCode::Delete.code(),
+            },
+            body: TxnBody::Delete(jute::txn::DeleteTxn { path: path.into() }),
+        }
+    }
+
+    /// A node pushed on a walk, deleted, and its slot reused by a newer node
+    /// elsewhere is skipped, not written under the old path; nodes created
+    /// under a parent not yet written are found.
+    #[test]
+    fn preorder_walk_survives_slot_reuse() {
+        let mut tree = DataTree::new(true);
+        let mut tr = Vec::new();
+        for (z, p) in [(1, "/a"), (2, "/a/x"), (3, "/a/y"), (4, "/b")] {
+            assert_eq!(
+                tree.apply(&create(OpCode::Create, z, p, -1), &mut tr).err,
+                0
+            );
+        }
+        let mut cursor = PreorderCursor::new();
+        let mut seen = Vec::new();
+        // Up to /a, which pushes /a/x and /a/y.
+        while let Some((p, _)) = tree.next_preorder(&mut cursor) {
+            seen.push(p.to_string());
+            if p == "/a" {
+                break;
+            }
+        }
+        let x = tree.nodes.find("/a/x").expect("x");
+        let y = tree.nodes.find("/a/y").expect("y");
+        assert_eq!(tree.apply(&delete(5, "/a/x"), &mut tr).err, 0);
+        assert_eq!(tree.apply(&delete(6, "/a/y"), &mut tr).err, 0);
+        // One slot comes back under the same parent (told apart by czxid),
+        // the other under another parent.
+        for (z, p) in [(7, "/a/new"), (8, "/b/new")] {
+            assert_eq!(
+                tree.apply(&create(OpCode::Create, z, p, -1), &mut tr).err,
+                0
+            );
+        }
+        let mut reused = [tree.nodes.find("/a/new"), tree.nodes.find("/b/new")];
+        reused.sort();
+        let mut freed = [Some(x), Some(y)];
+        freed.sort();
+        assert_eq!(reused, freed, "the freed slots are reused");
+        while let Some((p, _)) = tree.next_preorder(&mut cursor) {
+            seen.push(p.to_string());
+        }
+        let mut sorted = seen.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), seen.len(), "each node once: {seen:?}");
+        for p in &seen[1..] {
+            assert!(tree.get(p).is_some(), "{p} is written but gone: {seen:?}");
+        }
+        assert!(!seen.iter().any(|p| p.starts_with("/a/")), "{seen:?}");
+        assert!(seen.contains(&"/b/new".to_string()), "{seen:?}");
+    }
+
+    /// A delete naming the root changes nothing but the root's pzxid.
+    #[test]
+    fn the_root_is_never_deleted() {
+        let mut tree = DataTree::new(true);
+        let mut tr = Vec::new();
+        let rc = tree.apply(&delete(3, "/"), &mut tr);
+        assert_eq!(rc.err, ErrorCode::NoNode.code());
+        assert_eq!(tree.node_count(), 4);
+        assert!(tree.get("/zookeeper").is_some());
+        assert_eq!(tree.get("/").expect("root").stat().pzxid, 3);
+    }
+
+    /// Loading accepts parents first in any order, not only pre-order, and
+    /// reports duplicates and orphans.
+    #[test]
+    fn restore_finds_parents_off_the_preorder_chain() {
+        let st = |z: i64| StatPersisted {
+            czxid: z,
+            mzxid: z,
+            pzxid: z,
+            ..StatPersisted::default()
+        };
+        let mut r = TreeRestore::new(true, AclCache::default());
+        let order = ["", "/a", "/b", "/a/x", "/b/y", "/a/x/z", "/b/y/w", "/c"];
+        for (i, p) in order.iter().enumerate() {
+            r.add_node(p, Some(p.as_bytes()), -1, st(i as i64))
+                .expect(p);
+        }
+        assert!(r
+            .add_node("/a/x", None, -1, st(9))
+            .unwrap_err()
+            .contains("twice"));
+        assert!(r
+            .add_node("/q/r", None, -1, st(9))
+            .unwrap_err()
+            .contains("before its parent"));
+        let t = r.finish(9).expect("tree");
+        let mut want: Vec<String> = order[1..].iter().map(|p| p.to_string()).collect();
+        want.push("/".into());
+        want.sort();
+        assert_eq!(t.paths(), want);
+        for p in &order[1..] {
+            let n = t.get(p).expect(p);
+            assert_eq!(n.data(), Some(p.as_bytes()));
+        }
+        assert_eq!(t.children_of(t.get("/b/y").expect("y")), vec!["w"]);
+        assert_eq!(t.all_children_number("/a"), 2);
     }
 }

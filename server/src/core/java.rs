@@ -54,6 +54,12 @@ pub fn session_password(session_id: i64) -> [u8; 16] {
 
 /// `String.hashCode()` over UTF-16 code units.
 pub fn string_hash(s: &str) -> i32 {
+    if s.is_ascii() {
+        // One UTF-16 code unit per byte.
+        return s
+            .bytes()
+            .fold(0i32, |h, b| h.wrapping_mul(31).wrapping_add(b as i32));
+    }
     let mut h: i32 = 0;
     for unit in s.encode_utf16() {
         h = h.wrapping_mul(31).wrapping_add(unit as i32);
@@ -226,6 +232,9 @@ mod tests {
         assert_eq!(string_hash("hello"), 99162322);
         assert_eq!(string_hash("a"), 97);
         assert_eq!(string_hash("ab"), 97 * 31 + 98);
+        // Beyond ASCII, UTF-16 code units: "é" is U+00E9, "😀" a surrogate pair.
+        assert_eq!(string_hash("é"), 0xe9);
+        assert_eq!(string_hash("a😀"), (97 * 31 + 0xd83d) * 31 + 0xde00);
     }
 
     #[test]

@@ -13,10 +13,13 @@
 //!   its zxid: nothing a client sees was not durable first.
 
 pub mod acl;
+pub mod child_set;
 pub mod data_tree;
 pub mod digest;
 pub mod ephemeral;
 pub mod java;
+pub mod node;
+pub mod node_store;
 pub mod path;
 pub mod prep;
 pub mod quota;

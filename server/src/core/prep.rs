@@ -114,11 +114,11 @@ impl PrepContext<'_> {
         }
         let n = self.tree.get(p).ok_or(ErrorCode::NoNode)?;
         Ok(ChangeRecord {
-            zxid: n.stat.mzxid,
-            stat: Some(n.stat.clone()),
+            zxid: n.stat().mzxid,
+            stat: Some(n.stat()),
             child_count: n.num_children() as i32,
             acl: self.tree.acl_of(n),
-            data_len: n.data.as_ref().map_or(0, |d| d.len() as i64),
+            data_len: n.data_len() as i64,
         })
     }
 

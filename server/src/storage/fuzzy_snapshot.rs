@@ -33,7 +33,7 @@
 
 use super::snapshot::{put_node, snapshot_file_name, write_snapshot_with, SealedWriter};
 use crate::core::acl::OPEN_UNSAFE_ACL_ID;
-use crate::core::data_tree::DataTree;
+use crate::core::data_tree::{DataTree, PreorderCursor};
 use bytes::{Bytes, BytesMut};
 use jute::data::Acl;
 use std::collections::HashMap;
@@ -57,8 +57,8 @@ pub const WRITER_QUEUE_CHUNKS: usize = 32;
 pub struct SnapshotWalk {
     zxid: i64,
     sessions: Vec<(i64, i32)>,
-    /// Paths still to write; the next one is on top.
-    stack: Vec<String>,
+    /// Where the pre-order walk is.
+    cursor: PreorderCursor,
     /// Every ACL index written so far, with its list as it was then.
     acls: HashMap<i64, Arc<[Acl]>>,
     nodes: u64,
@@ -86,7 +86,7 @@ impl SnapshotWalk {
         SnapshotWalk {
             zxid: tree.last_processed_zxid,
             sessions,
-            stack: vec![String::new()],
+            cursor: PreorderCursor::new(),
             acls: HashMap::new(),
             nodes: 0,
             started: Instant::now(),
@@ -100,7 +100,7 @@ impl SnapshotWalk {
 
     /// Whether every node has been written.
     pub fn is_done(&self) -> bool {
-        self.stack.is_empty()
+        self.cursor.is_done()
     }
 
     /// Serializes the next nodes of `tree` (at most [`STEP_NODES`], stopping
@@ -115,10 +115,10 @@ impl SnapshotWalk {
         let mut buf = BytesMut::with_capacity(STEP_BYTES + 1024);
         let mut count = 0;
         while count < max_nodes && buf.len() < STEP_BYTES {
-            let Some((path, node)) = tree.next_preorder(&mut self.stack) else {
+            let Some((path, node)) = tree.next_preorder(&mut self.cursor) else {
                 break;
             };
-            put_node(&mut buf, &path, node);
+            put_node(&mut buf, path, node);
             if node.acl != OPEN_UNSAFE_ACL_ID {
                 self.acls
                     .entry(node.acl)

@@ -53,7 +53,7 @@ use jute::data::{Acl, Id, StatPersisted};
 use jute::persistence::{FileHeader, SNAP_MAGIC};
 use jute::Record;
 use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// The snapshot format version in the file header.
@@ -74,6 +74,8 @@ const DIGEST_LEN: u64 = 8 + 4 + 8;
 const STAT_LEN: usize = 60;
 /// Prefix of the temporary name a snapshot is written under.
 const TEMP_PREFIX: &str = "tmp.";
+/// Nodes read before the tree is sized for the rest of the file.
+const RESERVE_AFTER_NODES: u64 = 1024;
 /// Bytes staged before they go to the file (and the checksum).
 const STAGE_BYTES: usize = 256 * 1024;
 
@@ -341,7 +343,7 @@ fn put_string(buf: &mut BytesMut, s: &str) {
 /// One node as a snapshot stores it: path, data, ACL index, `StatPersisted`.
 pub(crate) fn put_node(buf: &mut BytesMut, path: &str, node: &Node) {
     put_string(buf, path);
-    match &node.data {
+    match node.data() {
         None => buf.put_i32(-1),
         Some(d) => {
             buf.put_i32(d.len() as i32);
@@ -349,7 +351,7 @@ pub(crate) fn put_node(buf: &mut BytesMut, path: &str, node: &Node) {
         }
     }
     buf.put_i64(node.acl);
-    node.stat.write(buf);
+    node.stat().write(buf);
 }
 
 /// Writes a complete snapshot of `tree` and `sessions` to `out`: header,
@@ -428,16 +430,59 @@ pub(crate) fn write_snapshot_with(
 
 // ---- reading ----
 
-/// Reads a snapshot stream, tracking the offset and the running Adler-32.
+/// Bytes the reader asks the file for at a time.
+const READ_BYTES: usize = 1024 * 1024;
+
+/// A `StatPersisted` from its 60 bytes.
+fn parse_stat(b: &[u8]) -> StatPersisted {
+    let l = |i: usize| i64::from_be_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+    let n = |i: usize| i32::from_be_bytes(b[i..i + 4].try_into().expect("4 bytes"));
+    StatPersisted {
+        czxid: l(0),
+        mzxid: l(8),
+        ctime: l(16),
+        mtime: l(24),
+        version: n(32),
+        cversion: n(36),
+        aversion: n(40),
+        ephemeral_owner: l(44),
+        pzxid: l(52),
+    }
+}
+
+/// Reads a snapshot stream from its own buffer (fields are parsed in place,
+/// not copied out one by one), tracking the offset and the running Adler-32,
+/// which is brought up to date a buffer at a time rather than per field.
 struct SnapReader {
-    input: BufReader<File>,
+    file: File,
     path: PathBuf,
+    /// `buf[pos..end]` is read and not yet parsed; `buf[..summed]` is
+    /// already in `adler` (`summed <= pos`).
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+    summed: usize,
+    /// The file offset of `buf[pos]`.
     offset: u64,
     len: u64,
     adler: adler2::Adler32,
 }
 
 impl SnapReader {
+    fn new(file: File, path: &Path, len: u64) -> SnapReader {
+        SnapReader {
+            file,
+            path: path.to_path_buf(),
+            buf: vec![0; READ_BYTES],
+            pos: 0,
+            end: 0,
+            summed: 0,
+            offset: 0,
+            len,
+            adler: adler2::Adler32::new(),
+        }
+    }
+
     fn corrupt(&self, offset: u64, why: impl Into<String>) -> StorageError {
         StorageError::Corrupt {
             file: self.path.clone(),
@@ -450,47 +495,76 @@ impl SnapReader {
         self.len.saturating_sub(self.offset)
     }
 
-    fn bytes(&mut self, buf: &mut [u8], what: &str) -> Result<(), StorageError> {
-        let start = self.offset;
-        if (buf.len() as u64) > self.remaining() {
+    /// The Adler-32 of every byte parsed so far.
+    fn checksum(&mut self) -> u32 {
+        self.adler.write_slice(&self.buf[self.summed..self.pos]);
+        self.summed = self.pos;
+        self.adler.checksum()
+    }
+
+    /// Makes `n` bytes (no more than the file has left) available at `pos`.
+    fn fill(&mut self, n: usize, what: &str) -> Result<(), StorageError> {
+        if self.end - self.pos >= n {
+            return Ok(());
+        }
+        self.adler.write_slice(&self.buf[self.summed..self.pos]);
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        self.summed = 0;
+        if self.buf.len() < n {
+            // A field larger than the buffer (its length was checked
+            // against the file's size, so this is bounded by the file).
+            self.buf.resize(n, 0);
+        }
+        while self.end < n {
+            let got = match self.file.read(&mut self.buf[self.end..]) {
+                Ok(0) => return Err(self.corrupt(self.offset, format!("truncated: EOF in {what}"))),
+                Ok(k) => k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(StorageError::Io(io::Error::new(
+                        e.kind(),
+                        format!("{} at offset {}: {e}", self.path.display(), self.offset),
+                    )))
+                }
+            };
+            self.end += got;
+        }
+        Ok(())
+    }
+
+    /// The next `n` bytes, in place.
+    fn take(&mut self, n: usize, what: &str) -> Result<&[u8], StorageError> {
+        if (n as u64) > self.remaining() {
             return Err(self.corrupt(
-                start,
+                self.offset,
                 format!(
-                    "truncated: {what} needs {} bytes, {} left",
-                    buf.len(),
+                    "truncated: {what} needs {n} bytes, {} left",
                     self.remaining()
                 ),
             ));
         }
-        self.input.read_exact(buf).map_err(|e| {
-            if e.kind() == io::ErrorKind::UnexpectedEof {
-                self.corrupt(start, format!("truncated: EOF in {what}"))
-            } else {
-                StorageError::Io(io::Error::new(
-                    e.kind(),
-                    format!("{} at offset {start}: {e}", self.path.display()),
-                ))
-            }
-        })?;
-        self.adler.write_slice(buf);
-        self.offset += buf.len() as u64;
-        Ok(())
+        self.fill(n, what)?;
+        let start = self.pos;
+        self.pos += n;
+        self.offset += n as u64;
+        Ok(&self.buf[start..start + n])
     }
 
     fn i32(&mut self, what: &str) -> Result<i32, StorageError> {
-        let mut b = [0u8; 4];
-        self.bytes(&mut b, what)?;
-        Ok(i32::from_be_bytes(b))
+        let b = self.take(4, what)?;
+        Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 
     fn i64(&mut self, what: &str) -> Result<i64, StorageError> {
-        let mut b = [0u8; 8];
-        self.bytes(&mut b, what)?;
-        Ok(i64::from_be_bytes(b))
+        let b = self.take(8, what)?;
+        Ok(i64::from_be_bytes(b.try_into().expect("8 bytes")))
     }
 
-    /// A length-prefixed byte array; `None` for the null encoding (−1).
-    fn buffer(&mut self, what: &str) -> Result<Option<Vec<u8>>, StorageError> {
+    /// The length of a length-prefixed byte array; `None` for the null
+    /// encoding (−1). The bytes themselves are checked to be in the file.
+    fn buffer_len(&mut self, what: &str) -> Result<Option<usize>, StorageError> {
         let at = self.offset;
         let len = self.i32(what)?;
         if len == -1 {
@@ -508,36 +582,29 @@ impl SnapReader {
                 ),
             ));
         }
-        let mut v = vec![0u8; len as usize];
-        self.bytes(&mut v, what)?;
-        Ok(Some(v))
+        Ok(Some(len as usize))
+    }
+
+    /// A string into `out` (replacing its contents).
+    fn string_into(&mut self, out: &mut String, what: &str) -> Result<(), StorageError> {
+        let at = self.offset;
+        let Some(len) = self.buffer_len(what)? else {
+            return Err(self.corrupt(at, format!("{what} is null")));
+        };
+        let b = self.take(len, what)?;
+        out.clear();
+        // Java decodes malformed UTF-8 with replacement characters.
+        match std::str::from_utf8(b) {
+            Ok(s) => out.push_str(s),
+            Err(_) => out.push_str(&String::from_utf8_lossy(b)),
+        }
+        Ok(())
     }
 
     fn string(&mut self, what: &str) -> Result<String, StorageError> {
-        let at = self.offset;
-        match self.buffer(what)? {
-            // Java decodes malformed UTF-8 with replacement characters.
-            Some(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
-            None => Err(self.corrupt(at, format!("{what} is null"))),
-        }
-    }
-
-    fn stat(&mut self) -> Result<StatPersisted, StorageError> {
-        let mut b = [0u8; STAT_LEN];
-        self.bytes(&mut b, "node stat")?;
-        let l = |i: usize| i64::from_be_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-        let n = |i: usize| i32::from_be_bytes(b[i..i + 4].try_into().expect("4 bytes"));
-        Ok(StatPersisted {
-            czxid: l(0),
-            mzxid: l(8),
-            ctime: l(16),
-            mtime: l(24),
-            version: n(32),
-            cversion: n(36),
-            aversion: n(40),
-            ephemeral_owner: l(44),
-            pzxid: l(52),
-        })
+        let mut s = String::new();
+        self.string_into(&mut s, what)?;
+        Ok(s)
     }
 
     /// A count that must be non-negative, each element taking at least
@@ -563,7 +630,7 @@ impl SnapReader {
     /// Checks a seal: the checksum of every byte before it, then "/".
     fn seal(&mut self, after: &str) -> Result<(), StorageError> {
         let at = self.offset;
-        let expected = i64::from(self.adler.checksum());
+        let expected = i64::from(self.checksum());
         let stored = self.i64(&format!("the checksum after {after}"))?;
         let path_at = self.offset;
         let path = self.string(&format!("the seal after {after}"))?;
@@ -582,6 +649,36 @@ impl SnapReader {
             ));
         }
         Ok(())
+    }
+
+    /// The nodes, up to and including the end marker, into `restore`.
+    fn nodes(&mut self, restore: &mut TreeRestore) -> Result<(), StorageError> {
+        let mut path = String::new();
+        let mut count = 0u64;
+        let start = self.offset;
+        loop {
+            let at = self.offset;
+            self.string_into(&mut path, "a node path")?;
+            if path == END_PATH {
+                return Ok(());
+            }
+            let data_len = self.buffer_len("node data")?;
+            // Data, ACL index and stat in place, in one piece.
+            let n = data_len.unwrap_or(0);
+            let rec = self.take(n + 8 + STAT_LEN, "a node's data, ACL index and stat")?;
+            let (data, rest) = rec.split_at(n);
+            let acl = i64::from_be_bytes(rest[..8].try_into().expect("8 bytes"));
+            let stat = parse_stat(&rest[8..]);
+            restore
+                .add_node(&path, data_len.map(|_| data), acl, stat)
+                .map_err(|why| self.corrupt(at, why))?;
+            count += 1;
+            if count == RESERVE_AFTER_NODES {
+                // Size the tree for the rest of the file at the average so far.
+                let per_node = (self.offset - start) / count;
+                restore.reserve((self.remaining() / per_node.max(1)) as usize);
+            }
+        }
     }
 
     fn read(
@@ -636,19 +733,7 @@ impl SnapReader {
             AclCache::from_snapshot(entries).map_err(|why| self.corrupt(acl_map_at, why))?;
 
         let mut restore = TreeRestore::new(extended_types_enabled, cache);
-        loop {
-            let at = self.offset;
-            let path = self.string("a node path")?;
-            if path == END_PATH {
-                break;
-            }
-            let data = self.buffer("node data")?;
-            let acl = self.i64("a node's ACL index")?;
-            let stat = self.stat()?;
-            restore
-                .add_node(&path, data.map(Vec::into_boxed_slice), acl, stat)
-                .map_err(|why| self.corrupt(at, why))?;
-        }
+        self.nodes(&mut restore)?;
         let end = self.offset;
         self.seal("the tree")?;
         let tree = restore.finish(zxid).map_err(|why| self.corrupt(end, why))?;
@@ -720,14 +805,7 @@ pub fn read_snapshot_as(
 ) -> Result<SnapshotData, StorageError> {
     let f = File::open(file).map_err(|e| with_path(file, e))?;
     let len = f.metadata().map_err(|e| with_path(file, e))?.len();
-    let reader = SnapReader {
-        input: BufReader::with_capacity(STAGE_BYTES, f),
-        path: file.to_path_buf(),
-        offset: 0,
-        len,
-        adler: adler2::Adler32::new(),
-    };
-    reader.read(zxid, extended_types_enabled)
+    SnapReader::new(f, file, len).read(zxid, extended_types_enabled)
 }
 
 /// The newest snapshot in `dir` that reads back valid. Newer ones that are

@@ -57,7 +57,7 @@ pub fn print_details(
     writeln!(out, "ZNode Details (count={}):", tree.node_count() + 1)?;
     let mut max_zxid = i64::MIN;
     tree.try_for_each_node_preorder(|path, node| -> io::Result<()> {
-        let n = &node.stat;
+        let n = &node.stat();
         max_zxid = max_zxid.max(n.mzxid).max(n.pzxid);
         writeln!(out, "----")?;
         writeln!(out, "{}", if path.is_empty() { "/" } else { path })?;
@@ -70,7 +70,7 @@ pub fn print_details(
         writeln!(out, "  dataVersion = {}", n.version)?;
         writeln!(out, "  aclVersion = {}", n.aversion)?;
         writeln!(out, "  ephemeralOwner = 0x{:014x}", n.ephemeral_owner)?;
-        let data = node.data.as_deref().unwrap_or_default();
+        let data = node.data().unwrap_or_default();
         if dump_data {
             let b64 = base64::engine::general_purpose::STANDARD.encode(data);
             writeln!(out, "  data = {b64}")
@@ -135,7 +135,7 @@ pub fn print_json(snap: &SnapshotData, timestamp_ms: i64, out: &mut impl Write) 
             } else {
                 &path[path.rfind('/').map_or(0, |s| s + 1)..]
             };
-            let len = node.data.as_ref().map_or(0, |d| d.len());
+            let len = node.data_len();
             inode += 1;
             let obj = format!(
                 "{{\"name\":{},\"asize\":{len},\"dsize\":{len},\"dev\":0,\"ino\":{inode}}}",

@@ -691,7 +691,7 @@ impl Server {
         for p in &sw.data_watches {
             match self.tree.get(p) {
                 None => self.event(conn, event_type::NODE_DELETED, p, out),
-                Some(n) if n.stat.mzxid > rel => {
+                Some(n) if n.stat().mzxid > rel => {
                     self.event(conn, event_type::NODE_DATA_CHANGED, p, out)
                 }
                 Some(_) => self.watches.data.add(p, conn, WatchMode::Standard),
@@ -707,7 +707,7 @@ impl Server {
         for p in &sw.child_watches {
             match self.tree.get(p) {
                 None => self.event(conn, event_type::NODE_DELETED, p, out),
-                Some(n) if n.stat.pzxid > rel => {
+                Some(n) if n.stat().pzxid > rel => {
                     self.event(conn, event_type::NODE_CHILDREN_CHANGED, p, out)
                 }
                 Some(_) => self.watches.child.add(p, conn, WatchMode::Standard),

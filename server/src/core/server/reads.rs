@@ -186,7 +186,7 @@ impl Server {
         let n = self.tree.get(&r.path).ok_or(ErrorCode::NoNode)?;
         self.check_read(conn, n.acl)?;
         let rsp = GetDataResponse {
-            data: n.data.as_deref().map(Bytes::copy_from_slice),
+            data: n.data().map(Bytes::copy_from_slice),
             stat: n.client_stat(self.config.extended_types_enabled),
         };
         if r.watch {
@@ -203,7 +203,7 @@ impl Server {
     ) -> Result<Vec<String>, ErrorCode> {
         let n = self.tree.get(p).ok_or(ErrorCode::NoNode)?;
         self.check_read(conn, n.acl)?;
-        let children = n.children_list();
+        let children = self.tree.children_of(n);
         if watch {
             self.watches.child.add(p, conn, WatchMode::Standard);
         }
