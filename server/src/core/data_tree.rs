@@ -18,8 +18,8 @@
 //!   and add, or `restat` for stat-only changes).
 
 use super::acl::{AclCache, OPEN_UNSAFE_ACL_ID};
-use super::digest::TreeDigest;
 use super::child_set::ChildSet;
+use super::digest::TreeDigest;
 use super::ephemeral::{ephemeral_type, EphemeralType};
 use super::java::JavaHashSet;
 use super::node_store::NodeStore;
