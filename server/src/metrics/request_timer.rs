@@ -53,7 +53,7 @@ impl RequestTimer {
                 (Some(x), Some(op)) => {
                     let xid = i32::from_be_bytes([x[0], x[1], x[2], x[3]]);
                     let op = i32::from_be_bytes([op[0], op[1], op[2], op[3]]);
-                    (xid, is_update_op(op))
+                    (xid, crate::core::server::is_write_op(op))
                 }
                 _ => (0, false),
             }
@@ -83,28 +83,6 @@ impl RequestTimer {
             }
         }
     }
-}
-
-/// Ops that carry a txn in ZooKeeper (`Request.isQuorum`'s write set).
-fn is_update_op(op: i32) -> bool {
-    use jute::OpCode;
-    matches!(
-        OpCode::from_i32(op),
-        Some(
-            OpCode::Create
-                | OpCode::Create2
-                | OpCode::CreateContainer
-                | OpCode::CreateTtl
-                | OpCode::Delete
-                | OpCode::DeleteContainer
-                | OpCode::SetData
-                | OpCode::SetAcl
-                | OpCode::Check
-                | OpCode::Multi
-                | OpCode::Reconfig
-                | OpCode::CloseSession
-        )
-    )
 }
 
 #[cfg(test)]

@@ -39,8 +39,9 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::Duration;
 
-/// Whether a request type is a write (goes through the txn pipeline).
-fn is_write_op(op: i32) -> bool {
+/// Whether a request type is a write (goes through the txn pipeline; ZooKeeper's
+/// `Request.isQuorum` set, which also decides read vs update latency).
+pub fn is_write_op(op: i32) -> bool {
     matches!(
         OpCode::from_i32(op),
         Some(
