@@ -9,24 +9,22 @@
 //! child goes to the end); the capacity follows the largest size the set has
 //! ever had (a Java `HashMap` never shrinks).
 
-use super::java::string_hash;
+use super::java::{bucket_order, string_hash, JavaCapacity};
 use super::node::NodeId;
 
 /// Child ids of one node.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChildSet {
     items: Vec<NodeId>,
-    /// log2 of the Java table capacity.
-    capacity_log2: u8,
+    capacity: JavaCapacity,
 }
 
 impl ChildSet {
     /// An empty set as `new HashSet<>(initial_capacity)` would be.
     pub fn with_java_capacity(initial_capacity: usize) -> ChildSet {
-        let cap = initial_capacity.max(1).next_power_of_two();
         ChildSet {
             items: Vec::new(),
-            capacity_log2: cap.trailing_zeros() as u8,
+            capacity: JavaCapacity::new(initial_capacity),
         }
     }
 
@@ -45,10 +43,7 @@ impl ChildSet {
     pub fn insert_new(&mut self, id: NodeId) {
         debug_assert!(!self.items.contains(&id), "{id} is already a member");
         self.items.push(id);
-        // HashMap resizes when the size exceeds 0.75 × capacity.
-        while self.items.len() * 4 > (3usize << self.capacity_log2) {
-            self.capacity_log2 += 1;
-        }
+        self.capacity.grow_for(self.items.len());
     }
 
     /// Removes `id`; false if it was not there.
@@ -83,18 +78,8 @@ impl ChildSet {
     /// children then overlap in memory instead of waiting one by one).
     pub fn java_order_of(&self, names: &[&str]) -> Vec<usize> {
         debug_assert_eq!(names.len(), self.items.len());
-        let mask = (1u32 << self.capacity_log2) - 1;
-        let mut keyed: Vec<(u32, usize)> = names
-            .iter()
-            .enumerate()
-            .map(|(i, name)| {
-                let h = string_hash(name) as u32;
-                ((h ^ (h >> 16)) & mask, i)
-            })
-            .collect();
-        // Stable: ties keep insertion order, as a bucket's chain does.
-        keyed.sort_by_key(|(bucket, _)| *bucket);
-        keyed.into_iter().map(|(_, i)| i).collect()
+        let positions = (0..names.len()).collect();
+        bucket_order(positions, self.capacity.mask(), |&i| string_hash(names[i]))
     }
 }
 

@@ -75,17 +75,46 @@ pub fn string_hash(s: &str) -> i32 {
 pub struct JavaHashSet {
     /// Members in insertion order (a re-added member goes to the end).
     items: Vec<Box<str>>,
-    /// log2 of the table capacity; 0 until the first insert allocates it.
-    capacity_log2: u8,
+    capacity: JavaCapacity,
+}
+
+/// The table capacity of a `java.util.HashMap` (and so of a `HashSet`): a
+/// power of two that doubles whenever the size exceeds 0.75 × capacity and
+/// never shrinks. With [`bucket_order`] it decides iteration order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JavaCapacity {
+    /// log2 of the capacity.
+    log2: u8,
+}
+
+impl JavaCapacity {
+    /// The capacity of `new HashMap<>(initial_capacity)` once allocated.
+    pub fn new(initial_capacity: usize) -> JavaCapacity {
+        let cap = initial_capacity.max(1).next_power_of_two();
+        JavaCapacity {
+            log2: cap.trailing_zeros() as u8,
+        }
+    }
+
+    /// Grows as the table would once it holds `len` entries.
+    pub fn grow_for(&mut self, len: usize) {
+        while len * 4 > (3usize << self.log2) {
+            self.log2 += 1;
+        }
+    }
+
+    /// The mask that picks a bucket from a spread hash.
+    pub fn mask(self) -> u32 {
+        (1u32 << self.log2) - 1
+    }
 }
 
 impl JavaHashSet {
     /// Creates a set as `new HashSet<>(initial_capacity)` would.
     pub fn with_java_capacity(initial_capacity: usize) -> JavaHashSet {
-        let cap = initial_capacity.max(1).next_power_of_two();
         JavaHashSet {
             items: Vec::new(),
-            capacity_log2: cap.trailing_zeros() as u8,
+            capacity: JavaCapacity::new(initial_capacity),
         }
     }
 
@@ -118,10 +147,7 @@ impl JavaHashSet {
     pub fn insert_new(&mut self, s: &str) {
         debug_assert!(!self.contains(s), "{s} is already a member");
         self.items.push(s.into());
-        // HashMap resizes when the size exceeds 0.75 × capacity.
-        while self.items.len() * 4 > (3usize << self.capacity_log2) {
-            self.capacity_log2 += 1;
-        }
+        self.capacity.grow_for(self.items.len());
     }
 
     /// Removes `s`; false if it was not there.
@@ -160,24 +186,14 @@ impl JavaHashSet {
 
     /// [`java_order`](Self::java_order) without copying the names.
     pub fn java_order_refs(&self) -> Vec<&str> {
-        let mask = (1u32 << self.capacity_log2) - 1;
-        let mut keyed: Vec<(u32, &str)> = self
-            .items
-            .iter()
-            .map(|s| {
-                let h = string_hash(s) as u32;
-                ((h ^ (h >> 16)) & mask, &**s)
-            })
-            .collect();
-        // Stable: ties keep insertion order, as a bucket's chain does.
-        keyed.sort_by_key(|(bucket, _)| *bucket);
-        keyed.into_iter().map(|(_, s)| s).collect()
+        let refs = self.items.iter().map(|s| &**s).collect();
+        bucket_order(refs, self.capacity.mask(), |s| string_hash(s))
     }
 }
 
 /// Sorts `items` (given in insertion order) by hash bucket under `mask`,
 /// keeping insertion order within a bucket, as a Java hash table iterates.
-fn bucket_order<T>(items: Vec<T>, mask: u32, hash: impl Fn(&T) -> i32) -> Vec<T> {
+pub fn bucket_order<T>(items: Vec<T>, mask: u32, hash: impl Fn(&T) -> i32) -> Vec<T> {
     let mut keyed: Vec<(u32, T)> = items
         .into_iter()
         .map(|x| {
@@ -185,6 +201,7 @@ fn bucket_order<T>(items: Vec<T>, mask: u32, hash: impl Fn(&T) -> i32) -> Vec<T>
             ((h ^ (h >> 16)) & mask, x)
         })
         .collect();
+    // Stable: ties keep insertion order, as a bucket's chain does.
     keyed.sort_by_key(|(bucket, _)| *bucket);
     keyed.into_iter().map(|(_, x)| x).collect()
 }
@@ -249,7 +266,7 @@ mod tests {
         for i in 0..20 {
             s.insert(&format!("n{i}"));
         }
-        assert_eq!(s.capacity_log2, 5);
+        assert_eq!(s.capacity.mask(), (1 << 5) - 1);
         assert_eq!(s.java_order().len(), 20);
     }
 
