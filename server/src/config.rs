@@ -878,10 +878,10 @@ pub const DEFAULT_SNAP_COUNT: u64 = 100_000;
 /// ZooKeeper's default `snapSizeLimitInKb` (4 GB).
 pub const DEFAULT_SNAP_SIZE_LIMIT_KB: u64 = 4_194_304;
 
-const PORT: &str = "a port number";
-const BOOL: &str = "true/false or yes/no";
+pub(crate) const PORT: &str = "a port number";
+pub(crate) const BOOL: &str = "true/false or yes/no";
 
-fn parse_port(v: &str) -> Option<u16> {
+pub(crate) fn parse_port(v: &str) -> Option<u16> {
     v.parse::<u16>().ok()
 }
 

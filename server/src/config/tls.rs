@@ -14,7 +14,7 @@
 //!   `ssl.protocol=TLSv1.2` with `ssl.enabledProtocols` defaulting to it,
 //!   `ssl.handshakeDetectionTimeoutMillis=5000`.
 
-use super::{ConfigErrorKind, Entry};
+use super::{parse_bool, parse_port, ConfigErrorKind, Entry, BOOL, PORT};
 use std::path::PathBuf;
 
 /// ZooKeeper's default `ssl.handshakeDetectionTimeoutMillis`.
@@ -44,7 +44,6 @@ const STORE_TYPE_EXPECTED: &str =
 const STORE_FILE_EXPECTED: &str = "a PEM file (only PEM is supported; this name looks like \
     JKS/PKCS12/BCFKS: convert it, or set the store's type to PEM if it is PEM)";
 const CLIENT_AUTH_EXPECTED: &str = "none, want or need";
-const BOOL_EXPECTED: &str = "true/false or yes/no";
 
 /// Whether a client must, may or must not present a certificate (`ssl.clientAuth`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,15 +178,11 @@ impl TlsBuilder {
             value: e.value.clone(),
             expected,
         };
-        let bool_of = |v: &str| match v.to_ascii_lowercase().as_str() {
-            "true" | "yes" => Ok(true),
-            "false" | "no" => Ok(false),
-            _ => Err(bad(BOOL_EXPECTED)),
-        };
+        let bool_of = |v: &str| parse_bool(v).ok_or_else(|| bad(BOOL));
         let t = &mut self.tls;
         match key {
             "secureClientPort" => {
-                let port = v.parse::<u16>().map_err(|_| bad("a port number"))?;
+                let port = parse_port(v).ok_or_else(|| bad(PORT))?;
                 t.secure_client_port = Some(port);
             }
             "secureClientPortAddress" => {
