@@ -1057,7 +1057,8 @@ mod tests {
     use super::*;
     use jute::txn::{CreateTxn, TxnHeader};
 
-    fn create(type_: OpCode, zxid: i64, path: &str, parent_c_version: i32) -> Txn {
+    /// A txn of session 1, cxid 1, time 1.
+    fn txn(type_: OpCode, zxid: i64, body: TxnBody) -> Txn {
         Txn {
             header: TxnHeader {
                 client_id: 1,
@@ -1066,14 +1067,19 @@ mod tests {
                 time: 1,
                 type_: type_.code(),
             },
-            body: TxnBody::Create(CreateTxn {
-                path: path.into(),
-                data: None,
-                acl: Acl::open_unsafe(),
-                ephemeral: false,
-                parent_c_version,
-            }),
+            body,
         }
+    }
+
+    fn create(type_: OpCode, zxid: i64, path: &str, parent_c_version: i32) -> Txn {
+        let body = TxnBody::Create(CreateTxn {
+            path: path.into(),
+            data: None,
+            acl: Acl::open_unsafe(),
+            ephemeral: false,
+            parent_c_version,
+        });
+        txn(type_, zxid, body)
     }
 
     /// A replayed `create` of a node a fuzzy snapshot already holds moves
@@ -1108,16 +1114,8 @@ mod tests {
     }
 
     fn delete(zxid: i64, path: &str) -> Txn {
-        Txn {
-            header: TxnHeader {
-                client_id: 1,
-                cxid: 1,
-                zxid,
-                time: 1,
-                type_: OpCode::Delete.code(),
-            },
-            body: TxnBody::Delete(jute::txn::DeleteTxn { path: path.into() }),
-        }
+        let body = TxnBody::Delete(jute::txn::DeleteTxn { path: path.into() });
+        txn(OpCode::Delete, zxid, body)
     }
 
     /// A node pushed on a walk, deleted, and its slot reused by a newer node
