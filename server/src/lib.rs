@@ -13,6 +13,7 @@ pub mod logging;
 pub mod metrics;
 pub mod net;
 pub mod notify;
+pub mod quorum;
 pub mod runner;
 pub mod storage;
 pub mod tools;

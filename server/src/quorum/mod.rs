@@ -1,0 +1,17 @@
+//! The ensemble: ZooKeeper's own peer protocols, so that our nodes and
+//! Apache ZooKeeper 3.8 nodes can serve in one ensemble.
+//!
+//! Layers (each pure unless it says otherwise; see ARCHITECTURE.md):
+//! - [`types`]: the vocabulary every layer shares (sids, votes,
+//!   notifications, typed Zab messages).
+//! - `wire`: bytes ↔ types, exactly as Apache ZooKeeper writes them
+//!   (FastLeaderElection notifications, `QuorumPacket` payloads, the SNAP
+//!   stream). No I/O.
+//! - `verifier`: who votes and what a quorum is (`QuorumMaj`).
+//! - `election`: FastLeaderElection as a state machine (inputs in, outputs
+//!   out, time passed in).
+//! - `zab`: discovery, synchronisation and broadcast as state machines.
+//! - `cnx_manager`: the election port's connections (QuorumCnxManager),
+//!   tokio; the only part of the election that does I/O.
+
+pub mod types;
