@@ -16,6 +16,7 @@
 
 pub mod ensemble;
 mod key_rules;
+pub mod quorum;
 pub mod system_properties;
 mod tls;
 
@@ -143,8 +144,11 @@ pub struct Config {
     /// Keys accepted with no effect by design (Java internals); logged at
     /// start-up as information.
     pub notes: Vec<String>,
-    /// The `server.N` lines, by id: kept for the ensemble (standalone only now).
+    /// The `server.N` lines, by id (also when they configure no ensemble).
     pub quorum_servers: Vec<ensemble::QuorumServer>,
+    /// The ensemble this server belongs to (`config::quorum`); `None` when
+    /// standalone.
+    pub quorum: Option<quorum::QuorumConfig>,
 }
 
 /// Why a configuration could not be used.
@@ -341,7 +345,7 @@ impl Config {
             file_name: file_name.clone(),
             kind: ConfigErrorKind::Io(e),
         })?;
-        Config::parse_with(&text, &file_name, props)
+        Config::parse_inner(&text, &file_name, props, &read_myid)
     }
 
     /// Parses `text`; `file_name` is only used in messages.
@@ -356,6 +360,37 @@ impl Config {
         text: &str,
         file_name: &str,
         props: &SystemProperties,
+    ) -> Result<Config, ConfigError> {
+        Config::parse_inner(text, file_name, props, &|dir| quorum::MyId::Missing {
+            path: dir.join("myid"),
+        })
+    }
+
+    /// As [`Config::parse_with`], with `myid` as the content of
+    /// `<dataDir>/myid` (`None`: there is no such file).
+    pub fn parse_with_myid(
+        text: &str,
+        file_name: &str,
+        props: &SystemProperties,
+        myid: Option<&str>,
+    ) -> Result<Config, ConfigError> {
+        Config::parse_inner(text, file_name, props, &|dir| {
+            let path = dir.join("myid");
+            match myid {
+                None => quorum::MyId::Missing { path },
+                Some(text) => quorum::MyId::FirstLine {
+                    path,
+                    line: first_line(text),
+                },
+            }
+        })
+    }
+
+    fn parse_inner(
+        text: &str,
+        file_name: &str,
+        props: &SystemProperties,
+        myid: &dyn Fn(&Path) -> quorum::MyId,
     ) -> Result<Config, ConfigError> {
         let err = |kind| ConfigError {
             file_name: file_name.to_string(),
@@ -392,7 +427,7 @@ impl Config {
                 kind => err(kind),
             })?;
         }
-        b.finish().map_err(err).map(|mut c| {
+        b.finish(myid).map_err(err).map(|mut c| {
             c.file_name = file_name.to_string();
             c
         })
@@ -436,6 +471,28 @@ pub fn raw_value(path: &Path, key: &str) -> Option<String> {
         .rev()
         .find(|e| canonical_key(&e.key) == key && !e.value.is_empty())
         .map(|e| e.value)
+}
+
+/// `<data_dir>/myid` as 3.8.0's `setupMyId` reads it: missing unless it is
+/// a regular file; else its first line.
+pub fn read_myid(data_dir: &Path) -> quorum::MyId {
+    let path = data_dir.join("myid");
+    match std::fs::read(&path) {
+        Ok(bytes) if path.is_file() => {
+            let line = first_line(&String::from_utf8_lossy(&bytes));
+            quorum::MyId::FirstLine { path, line }
+        }
+        _ => quorum::MyId::Missing { path },
+    }
+}
+
+/// Java's `BufferedReader.readLine`: up to the first `\n` or `\r`; `None`
+/// for empty text.
+fn first_line(text: &str) -> Option<String> {
+    if text.is_empty() {
+        return None;
+    }
+    Some(text.split(['\n', '\r']).next().unwrap_or("").to_string())
 }
 
 /// The key with any `zookeeper.` prefix removed when the rest is a key we know.
@@ -530,7 +587,13 @@ struct Builder {
     warnings: Vec<String>,
     notes: Vec<String>,
     ensemble_keys: Vec<String>,
-    quorum_servers: Vec<ensemble::QuorumServer>,
+    /// The `server.N` lines with the line each came from.
+    quorum_servers: Vec<(usize, ensemble::QuorumServer)>,
+    /// The keys `config::quorum` acts on, as written.
+    quorum_keys: BTreeMap<String, quorum::Raw>,
+    /// Lines of `clientPort` and `clientPortAddress`, for quorum messages.
+    client_port_line: usize,
+    client_port_address_line: usize,
 }
 
 impl Builder {
@@ -600,7 +663,10 @@ impl Builder {
                 };
                 *slot = Some(PathBuf::from(v));
             }
-            "clientPort" => self.client_port = Some(parse_port(v).ok_or_else(|| bad(PORT))?),
+            "clientPort" => {
+                self.client_port = Some(parse_port(v).ok_or_else(|| bad(PORT))?);
+                self.client_port_line = e.line;
+            }
             "admin.serverPort" => {
                 self.admin_server_port = Some(parse_port(v).ok_or_else(|| bad(PORT))?)
             }
@@ -626,6 +692,7 @@ impl Builder {
                     return Err(bad("a host name or IP address"));
                 }
                 self.client_port_address = Some(v.to_string());
+                self.client_port_address_line = e.line;
             }
             "maxClientCnxns" => {
                 let n = v.parse::<u32>().ok().filter(|n| *n <= i32::MAX as u32);
@@ -751,8 +818,15 @@ impl Builder {
                     // check() has vetted both the id and the value.
                     let id = id.parse::<u64>().unwrap_or_default();
                     if let Some(server) = ensemble::parse_server(id, v) {
-                        self.quorum_servers.push(server);
+                        self.quorum_servers.push((e.line, server));
                     }
+                }
+                if quorum::is_quorum_key(key) {
+                    let raw = quorum::Raw {
+                        line: e.line,
+                        value: e.value.clone(),
+                    };
+                    self.quorum_keys.insert(key.to_string(), raw);
                 }
                 self.extra.insert(e.key.clone(), e.value.clone());
             }
@@ -783,19 +857,17 @@ impl Builder {
         FourLetterWhitelist::Only(words)
     }
 
-    fn finish(mut self) -> Result<Config, ConfigErrorKind> {
-        if !self.ensemble_keys.is_empty() {
-            self.warnings.push(format!(
-                "ensemble settings kept but unused, this build serves standalone only: {}",
-                self.ensemble_keys.join(", ")
-            ));
-        }
-        self.quorum_servers.sort_by_key(|s| s.id);
+    fn finish(mut self, myid: &dyn Fn(&Path) -> quorum::MyId) -> Result<Config, ConfigErrorKind> {
+        self.quorum_servers.sort_by_key(|(_, s)| s.id);
         let tick_time_ms = self.tick_time_ms.unwrap_or(DEFAULT_TICK_TIME_MS);
         let data_dir = self
             .data_dir
+            .take()
             .ok_or(ConfigErrorKind::Missing { key: "dataDir" })?;
-        let client_port = self
+        let resolved = self.resolve_quorum(tick_time_ms, &data_dir, myid)?;
+        let quorum = resolved.quorum;
+        self.client_port_address = resolved.client_address;
+        let client_port = resolved
             .client_port
             .ok_or(ConfigErrorKind::Missing { key: "clientPort" })?;
         let min = self
@@ -868,8 +940,66 @@ impl Builder {
             extra: self.extra,
             warnings: self.warnings,
             notes: self.notes,
-            quorum_servers: self.quorum_servers,
+            quorum_servers: self.quorum_servers.into_iter().map(|(_, s)| s).collect(),
+            quorum,
         })
+    }
+
+    /// The ensemble rules (`config::quorum`), and the start-up message
+    /// that says what this build does with an ensemble.
+    fn resolve_quorum(
+        &mut self,
+        tick_time_ms: i32,
+        data_dir: &Path,
+        myid: &dyn Fn(&Path) -> quorum::MyId,
+    ) -> Result<quorum::Resolved, ConfigErrorKind> {
+        let client = quorum::ClientPort {
+            port: self.client_port.map(|p| (self.client_port_line, p)),
+            address: self
+                .client_port_address
+                .clone()
+                .map(|a| (self.client_port_address_line, a)),
+        };
+        let myid = if self.quorum_servers.is_empty() {
+            quorum::MyId::Missing {
+                path: data_dir.join("myid"),
+            }
+        } else {
+            myid(data_dir)
+        };
+        let resolved = quorum::resolve(
+            &self.quorum_keys,
+            &self.quorum_servers,
+            &client,
+            tick_time_ms,
+            &myid,
+        )
+        .map_err(|e| match e {
+            quorum::QuorumError::Missing(key) => ConfigErrorKind::Missing { key },
+            quorum::QuorumError::Inconsistent(reason) => ConfigErrorKind::Inconsistent { reason },
+        })?;
+        self.warnings.extend(resolved.warnings.iter().cloned());
+        match &resolved.quorum {
+            Some(q) => self.warnings.push(format!(
+                "this configuration makes server.{} {} in a {}-server ensemble (quorum {}), \
+                 but this build cannot run an ensemble yet (the quorum runtime has not \
+                 landed): it serves standalone on its own data",
+                q.my_id,
+                match q.peer_type {
+                    quorum::PeerType::Participant => "a participant",
+                    quorum::PeerType::Observer => "an observer",
+                },
+                q.servers.len(),
+                q.quorum_size()
+            )),
+            None if !self.ensemble_keys.is_empty() => self.notes.push(format!(
+                "no ensemble is configured (standalone), so these ensemble settings do \
+                 nothing: {}",
+                self.ensemble_keys.join(", ")
+            )),
+            None => {}
+        }
+        Ok(resolved)
     }
 }
 
@@ -1357,12 +1487,17 @@ mod tests {
         assert!(!c.extra.contains_key("forceSync"));
         assert_eq!(c.extra["server.1"], "localhost:2888:3888");
         assert!(!c.extra.contains_key("frobnicate"));
+        // One participant with standaloneEnabled=true: standalone, as 3.8.0
+        // ("Invalid configuration, only one server specified (ignoring)").
+        assert!(c.quorum.is_none());
+        assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+        assert_eq!(c.warnings[0], "line 13: unknown key frobnicate ignored");
+        assert!(c.warnings[1].starts_with("only one server specified"));
         assert_eq!(
-            c.warnings,
+            c.notes,
             vec![
-                "line 13: unknown key frobnicate ignored".to_string(),
-                "ensemble settings kept but unused, this build serves standalone only: \
-                 initLimit, syncLimit, server.1, standaloneEnabled"
+                "no ensemble is configured (standalone), so these ensemble settings do \
+                 nothing: initLimit, syncLimit, server.1, standaloneEnabled"
                     .to_string()
             ]
         );
@@ -1396,23 +1531,41 @@ mod tests {
                 "{bad}: {e}"
             );
         }
-        let c = with(
-            "server.1=a:2888:3888;2181\nserver.2=b:2888:3888:observer\npeerType=observer\n\
-             nio.numWorkerThreads=8\nmaxCnxns=100\ndigest.enabled=false",
-        );
+        let c = Config::parse_with_myid(
+            "dataDir=/d\nclientPort=2181\ninitLimit=5\nsyncLimit=2\n\
+             server.1=a:2888:3888;2181\nserver.2=b:2888:3888:observer\npeerType=participant\n\
+             nio.numWorkerThreads=8\nmaxCnxns=100\ndigest.enabled=false\n\
+             server.3=c:2888:3888\n",
+            "zoo.cfg",
+            &SystemProperties::default(),
+            Some("2\n"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             c.quorum_servers
                 .iter()
                 .map(|s| (s.id, s.observer))
                 .collect::<Vec<_>>(),
-            vec![(1, false), (2, true)]
+            vec![(1, false), (2, true), (3, false)]
         );
+        let q = c.quorum.as_ref().expect("an ensemble");
+        assert_eq!((q.my_id, q.peer_type), (2, quorum::PeerType::Observer));
+        assert_eq!(q.quorum_size(), 2);
         assert_eq!(c.quorum_servers[0].client_port, Some(2181));
         assert_eq!(c.notes.len(), 1, "{:?}", c.notes);
         assert!(c.notes[0].contains("nio.numWorkerThreads"), "{:?}", c.notes);
-        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        assert_eq!(c.warnings.len(), 3, "{:?}", c.warnings);
+        assert!(c.warnings[0].starts_with("No server failure will be tolerated"));
         assert!(
-            c.warnings[0].contains("server.1, server.2, peerType"),
+            c.warnings[1].contains(
+                "line 7: Peer type from servers list (OBSERVER) doesn't match peerType \
+                 (PARTICIPANT)"
+            ),
+            "{:?}",
+            c.warnings
+        );
+        assert!(
+            c.warnings[2].contains("server.2 an observer in a 3-server ensemble (quorum 2)"),
             "{:?}",
             c.warnings
         );

@@ -32,7 +32,10 @@ Operator commands (exit 0 ok, 1 corruption or error, 2 usage; COMMAND --help for
   zkserver snapshot-verify FILE         check a snapshot's seals and structure
   zkserver [--config <conf-dir>] purge [-n COUNT] [zoo.cfg | DATADIR [DATALOGDIR]]
                                         keep the newest COUNT (>= 3) snapshots and the logs they
-                                        need, delete older ones, as zkCleanup.sh/PurgeTxnLog";
+                                        need, delete older ones, as zkCleanup.sh/PurgeTxnLog
+  zkserver [--config <conf-dir>] check-config [zoo.cfg]
+                                        validate the configuration (and myid) as start would;
+                                        print the parsed ensemble";
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -55,9 +58,8 @@ fn main() -> ExitCode {
             println!("zkserver, version {}", full_version());
             ExitCode::SUCCESS
         }
-        "txnlog-dump" | "txnlog-verify" | "snapshot-dump" | "snapshot-verify" | "purge" => {
-            ExitCode::from(zk_server::tools::run(command, &args[1..], conf_dir))
-        }
+        "txnlog-dump" | "txnlog-verify" | "snapshot-dump" | "snapshot-verify" | "purge"
+        | "check-config" => ExitCode::from(zk_server::tools::run(command, &args[1..], conf_dir)),
         "start" | "stop" | "status" | "restart" | "print-cmd" => {
             let path = ctl::config_path(conf_dir, args.get(1).map(String::as_str));
             ExitCode::from(ctl::run(command, &ctl::Ctl::new(path)))

@@ -2,14 +2,14 @@
 //! but does not act on (facts §1.10): each value is checked as ZooKeeper
 //! would read it, so a typo is refused with its line rather than carried.
 //!
-//! Each key also says why it is not acted on: an ensemble setting (kept for
-//! the ensemble work; this build serves standalone only), a JVM-internals
-//! knob with no meaning here, or a tunable not implemented yet.
+//! Each key also says what kind it is: an ensemble setting (the ones
+//! `config::quorum` reads are acted on there; the rest are kept), a
+//! JVM-internals knob with no meaning here, or a tunable not implemented yet.
 
 /// Why a known key is not acted on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Needs an ensemble; this build serves standalone only.
+    /// An ensemble setting (`config::quorum`).
     Ensemble,
     /// A Java threading or buffering knob: no meaning here.
     JavaInternals,
@@ -21,6 +21,8 @@ pub enum Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Rule {
     Bool,
+    /// `QuorumPeerConfig.parseBoolean`: `true` or `false` only, any case.
+    JavaBool,
     /// A Java `int` at least this.
     Int(i64),
     /// A Java `long` at least this.
@@ -45,9 +47,8 @@ fn rule(key: &str) -> Option<(Rule, Kind)> {
         "initLimit" | "syncLimit" | "connectToLearnerMasterLimit" => (Int(1), Ensemble),
         "electionAlg" => (OneOf(&["3"]), Ensemble),
         "electionPortBindRetry" => (Int(0), Ensemble),
-        "quorumListenOnAllIPs" | "standaloneEnabled" | "syncEnabled" | "leaderServes" => {
-            (Bool, Ensemble)
-        }
+        "quorumListenOnAllIPs" | "standaloneEnabled" | "syncEnabled" => (JavaBool, Ensemble),
+        "leaderServes" => (Bool, Ensemble),
         "peerType" => (OneOf(&["participant", "observer"]), Ensemble),
         "dynamicConfigFile" => (NonEmpty, Ensemble),
         "observerMasterPort" => (Port, Ensemble),
@@ -57,7 +58,7 @@ fn rule(key: &str) -> Option<(Rule, Kind)> {
         "forceSnapshotSync" => (Bool, Ensemble),
         "commitLogCount" => (Int(0), Ensemble),
         "snapshotSizeFactor" => (Float, Ensemble),
-        "multiAddress.enabled" | "multiAddress.reachabilityCheckEnabled" => (Bool, Ensemble),
+        "multiAddress.enabled" | "multiAddress.reachabilityCheckEnabled" => (JavaBool, Ensemble),
         "multiAddress.reachabilityCheckTimeoutMs" => (Int(0), Ensemble),
         "ensembleAuthName" => (Text, Ensemble),
         k if k.starts_with("server.") => (Server, Ensemble),
@@ -121,6 +122,7 @@ fn rule(key: &str) -> Option<(Rule, Kind)> {
 fn expected(rule: Rule) -> &'static str {
     match rule {
         Bool => "true/false or yes/no",
+        JavaBool => "true or false",
         Int(1) | Long(1) => "a positive number",
         Int(0) | Long(0) => "a number, 0 or more",
         Int(_) | Long(_) => "a number, -1 or more",
@@ -139,6 +141,7 @@ fn expected(rule: Rule) -> &'static str {
 fn holds(rule: Rule, v: &str) -> bool {
     match rule {
         Bool => super::parse_bool(v).is_some(),
+        JavaBool => v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false"),
         Int(min) => v.parse::<i32>().is_ok_and(|n| i64::from(n) >= min),
         Long(min) => v.parse::<i64>().is_ok_and(|n| n >= min),
         Float => v.parse::<f64>().is_ok_and(f64::is_finite),
@@ -190,6 +193,9 @@ mod tests {
         assert!(check("group.1", "1:2:x").is_err());
         assert!(check("electionAlg", "0").is_err());
         assert_eq!(check("peerType", "Observer"), Ok(Some(Ensemble)));
+        // 3.8.0: "Invalid option yes for standaloneEnabled. Choose 'true' or 'false.'"
+        assert!(check("standaloneEnabled", "yes").is_err());
+        assert_eq!(check("standaloneEnabled", "FALSE"), Ok(Some(Ensemble)));
         assert_eq!(check("nio.numWorkerThreads", "8"), Ok(Some(JavaInternals)));
         assert_eq!(check("maxCnxns", "0"), Ok(Some(Accepted)));
         assert!(check("maxCnxns", "-1").is_err());

@@ -6,12 +6,14 @@
 //! | `txnlog-dump`, `txnlog-verify` | `TxnLogToolkit` (`zkTxnLogToolkit.sh`) |
 //! | `snapshot-dump`, `snapshot-verify` | `SnapshotFormatter` (`zkSnapShotToolkit.sh`) |
 //! | `purge` | `PurgeTxnLog` (`zkCleanup.sh`) |
+//! | `check-config` | `QuorumPeerConfig`'s checks, without starting |
 //!
 //! The dumps print what the reference tools print, line for line where
 //! practical (see each module for the known differences: times are always
 //! printed in UTC). Exit codes: 0 ok, 1 corruption or an I/O error, 2 a bad
 //! command line.
 
+pub mod check_config;
 pub mod purge;
 pub mod snapshot_dump;
 pub mod txnlog_dump;
@@ -32,6 +34,7 @@ pub const COMMANDS: &[&str] = &[
     "snapshot-dump",
     "snapshot-verify",
     "purge",
+    "check-config",
 ];
 
 /// Runs the subcommand `command` with its arguments `args` (after the
@@ -45,6 +48,7 @@ pub fn run(command: &str, args: &[String], conf_dir: Option<PathBuf>) -> u8 {
         "snapshot-dump" => snapshot_dump::dump_main(args, &mut out),
         "snapshot-verify" => snapshot_dump::verify_main(args, &mut out),
         "purge" => purge::purge_main(args, conf_dir, &mut out),
+        "check-config" => check_config::check_main(args, conf_dir, &mut out),
         _ => {
             eprintln!("zkserver: unknown command {command}");
             return EXIT_USAGE;
