@@ -10,12 +10,16 @@
 //! - [`snapshot`]: snapshots in ZooKeeper 3.8's `FileSnap` format —
 //!   [`snapshot::write_snapshot`] (atomic), [`snapshot::read_latest_valid`]
 //!   (falls back past corrupt ones).
+//! - [`log_stream`]: the txns between two zxids across log files, one at a
+//!   time (DIFF from the log; `read_logs` collects it), and
+//!   [`log_stream::truncate_log`] for TRUNC.
 //! - [`epoch_file`]: `acceptedEpoch` / `currentEpoch`, for quorum members.
 //! - [`fuzzy_snapshot`]: snapshots taken while writes go on, a few nodes per
 //!   step of the runner, written by their own thread.
 
 pub mod epoch_file;
 pub mod fuzzy_snapshot;
+pub mod log_stream;
 pub mod log_thread;
 pub mod sim_disk;
 pub mod snapshot;

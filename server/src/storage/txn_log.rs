@@ -666,67 +666,12 @@ pub fn decode_txn(raw: Bytes) -> Result<(Txn, Option<TxnDigest>), String> {
 /// that file, with a warning, as in ZooKeeper. Corruption anywhere is an
 /// `Err` naming file and offset, as are zxids that do not increase.
 pub fn read_logs(dir: &Path, after_zxid: i64) -> Result<LogRead, StorageError> {
-    let files = log_files(dir)?;
+    let mut stream = super::log_stream::LogStream::open(dir, after_zxid)?;
     let mut out = LogRead::default();
-    let mut last_zxid: Option<i64> = None;
-    for (i, (_, path)) in files.iter().enumerate() {
-        let is_last = i + 1 == files.len();
-        // Log i holds zxids below the first zxid of log i+1.
-        if !is_last && files[i + 1].0 <= after_zxid.saturating_add(1) {
-            continue;
-        }
-        let mut reader = LogFileReader::open(path)?;
-        let mut entries = 0usize;
-        loop {
-            match reader.next_step()? {
-                ReadStep::Entry(entry) => {
-                    let zxid = entry.txn.header.zxid;
-                    if let Some(prev) = last_zxid {
-                        if zxid <= prev {
-                            return Err(StorageError::Corrupt {
-                                file: path.clone(),
-                                offset: entry.offset,
-                                why: format!(
-                                    "zxid 0x{zxid:x} does not follow the previous zxid 0x{prev:x}"
-                                ),
-                            });
-                        }
-                    }
-                    last_zxid = Some(zxid);
-                    entries += 1;
-                    if zxid > after_zxid {
-                        out.txns.push(entry.txn);
-                    }
-                }
-                ReadStep::End => {
-                    if is_last && entries == 0 {
-                        // A log with no txn (a crash right after creating
-                        // it): report it so startup removes it, or the next
-                        // writer could not create a log of the same name.
-                        out.torn_tail = Some((path.clone(), FILE_HEADER_LEN));
-                    }
-                    break;
-                }
-                ReadStep::Torn { offset, why } => {
-                    if is_last {
-                        tracing::warn!(
-                            "txn log {} ends in a partial txn at offset {offset} ({why}); \
-                             it was never acknowledged and is ignored",
-                            path.display()
-                        );
-                        out.torn_tail = Some((path.clone(), offset));
-                    } else {
-                        tracing::warn!(
-                            "txn log {} ends in a partial txn at offset {offset} ({why}); \
-                             continuing with the next log",
-                            path.display()
-                        );
-                    }
-                    break;
-                }
-            }
-        }
+    for entry in stream.by_ref() {
+        out.txns.push(entry?.txn);
     }
+    out.torn_tail = stream.torn_tail().cloned();
     Ok(out)
 }
 
