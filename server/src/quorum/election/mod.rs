@@ -501,4 +501,6 @@ fn proposal_of(v: &Vote) -> Proposal {
 }
 
 #[cfg(test)]
+mod sim;
+#[cfg(test)]
 mod tests;
