@@ -14,4 +14,6 @@
 //! - `cnx_manager`: the election port's connections (QuorumCnxManager),
 //!   tokio; the only part of the election that does I/O.
 
+pub mod election;
 pub mod types;
+pub mod verifier;
