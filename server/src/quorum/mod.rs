@@ -14,6 +14,7 @@
 //! - `cnx_manager`: the election port's connections (QuorumCnxManager),
 //!   tokio; the only part of the election that does I/O.
 
+pub mod cnx_manager;
 pub mod election;
 pub mod types;
 pub mod verifier;
