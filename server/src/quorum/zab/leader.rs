@@ -140,11 +140,10 @@ impl Leader {
         match input {
             Input::Received { from, msg } => self.received(now_ms, from, msg, out),
             Input::PeerConnected { sid } => {
+                self.forget_learner(sid);
                 self.learners.insert(sid, LearnerHandler::new(sid, now_ms));
             }
-            Input::PeerDisconnected { sid } => {
-                self.learners.remove(&sid);
-            }
+            Input::PeerDisconnected { sid } => self.forget_learner(sid),
             Input::Persisted { zxid } => {
                 for (_, p) in self.outstanding.range_mut(..=zxid) {
                     p.acks.insert(self.me);
@@ -153,7 +152,9 @@ impl Leader {
             }
             Input::Propose(p) => self.propose(p, out),
             Input::ProcessSync { from } => {
-                if self.outstanding.is_empty() {
+                if !self.learners.contains_key(&from) {
+                    // Its connection is gone, and the SYNC with it.
+                } else if self.outstanding.is_empty() {
                     out.push(send(from, ZabMessage::Sync));
                 } else {
                     self.pending_syncs
@@ -183,10 +184,19 @@ impl Leader {
         out.push(Output::Abandon { reason });
     }
 
+    /// Forgets a learner's connection, and the SYNCs owed on it (a new
+    /// connection from the same server did not ask for them).
+    fn forget_learner(&mut self, sid: Sid) {
+        self.learners.remove(&sid);
+        for waiting in self.pending_syncs.values_mut() {
+            waiting.retain(|s| *s != sid);
+        }
+    }
+
     /// Drops a learner after a protocol error or silence.
     fn close(&mut self, sid: Sid, why: &str, out: &mut Vec<Output>) {
         tracing::warn!(sid, why, "leader: closing learner connection");
-        self.learners.remove(&sid);
+        self.forget_learner(sid);
         out.push(Output::Close { sid });
     }
 
