@@ -18,3 +18,4 @@ pub mod cnx_manager;
 pub mod election;
 pub mod types;
 pub mod verifier;
+pub mod zab;
