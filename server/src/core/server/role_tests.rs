@@ -1,0 +1,1 @@
+//! Leader and learners wired by hand.
