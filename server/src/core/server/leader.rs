@@ -24,7 +24,11 @@ impl Server {
         if role == self.role.role {
             return;
         }
-        tracing::info!(from = self.role.role.mode_name(), to = role.mode_name(), "role");
+        tracing::info!(
+            from = self.role.role.mode_name(),
+            to = role.mode_name(),
+            "role"
+        );
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for conn in conns {
             let reason = format!("server is now {}", role.mode_name());
@@ -99,7 +103,11 @@ impl Server {
             }
             QuorumInput::SyncDone if role.is_learner() => self.sync_done(now_ms, out),
             other => {
-                tracing::warn!(role = role.mode_name(), ?other, "quorum input ignored in this role")
+                tracing::warn!(
+                    role = role.mode_name(),
+                    ?other,
+                    "quorum input ignored in this role"
+                )
             }
         }
     }
@@ -176,7 +184,11 @@ impl Server {
                 let txn = self.prep_txn(now_ms, session_id, cxid, o, &mut request, &auth, from);
                 self.submit(txn, Origin::Remote, out);
             }
-            _ => tracing::warn!(from, op, "a learner forwarded a request that is not a write"),
+            _ => tracing::warn!(
+                from,
+                op,
+                "a learner forwarded a request that is not a write"
+            ),
         }
     }
 }

@@ -94,7 +94,11 @@ impl Server {
         if let Some(old) = self.role.revalidating.insert(id, pending) {
             // One revalidation per session at a time, as Apache's
             // `pendingRevalidations`; the newer connect wins.
-            self.close(old.conn, format!("session 0x{id:x} reconnecting elsewhere"), out);
+            self.close(
+                old.conn,
+                format!("session 0x{id:x} reconnecting elsewhere"),
+                out,
+            );
         }
         out.push(Output::Quorum(QuorumOutput::Revalidate {
             session_id: id,
@@ -103,13 +107,7 @@ impl Server {
     }
 
     /// The leader's REVALIDATE answer: finish or refuse the connect.
-    pub(super) fn revalidated(
-        &mut self,
-        now_ms: i64,
-        id: i64,
-        valid: bool,
-        out: &mut Vec<Output>,
-    ) {
+    pub(super) fn revalidated(&mut self, now_ms: i64, id: i64, valid: bool, out: &mut Vec<Output>) {
         let Some(p) = self.role.revalidating.remove(&id) else {
             return;
         };
@@ -216,9 +214,9 @@ impl Server {
                 // after sending it), or a commit out of FIFO order: the
                 // head can no longer be answered in order.
                 let ours = self.conns.get(&conn).is_some_and(|c| {
-                    c.fifo.iter().any(|p| {
-                        matches!(p, Pending::Forwarded { cxid, .. } if *cxid == h.cxid)
-                    })
+                    c.fifo
+                        .iter()
+                        .any(|p| matches!(p, Pending::Forwarded { cxid, .. } if *cxid == h.cxid))
                 });
                 if ours {
                     tracing::warn!(conn, cxid = h.cxid, "commit out of request order");
@@ -235,14 +233,22 @@ impl Server {
             tracing::warn!("SYNC with no sync pending");
             return;
         };
-        let head = self.conns.get(&s.conn).and_then(|c| c.fifo.front().cloned());
+        let head = self
+            .conns
+            .get(&s.conn)
+            .and_then(|c| c.fifo.front().cloned());
         match head {
             Some(Pending::Forwarded {
                 cxid,
                 op: OpCode::Sync,
             }) if cxid == s.cxid => {
                 let rsp = SyncResponse { path: s.path };
-                let f = reply(cxid, self.tree.last_processed_zxid, ErrorCode::Ok, Some(&rsp));
+                let f = reply(
+                    cxid,
+                    self.tree.last_processed_zxid,
+                    ErrorCode::Ok,
+                    Some(&rsp),
+                );
                 self.send(s.conn, f, out);
                 self.complete(now_ms, s.conn, out);
             }

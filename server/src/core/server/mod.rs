@@ -164,10 +164,10 @@ mod role;
 mod role_tests;
 
 pub use admin_view::AdminView;
-pub use role::{QuorumFigures, Role};
-use role::RoleState;
 pub use reply::is_read_op;
 use reply::*;
+use role::RoleState;
+pub use role::{QuorumFigures, Role};
 
 impl Server {
     /// A fresh server with an empty tree.
