@@ -384,6 +384,9 @@ async fn deliver(
                     }
                     continue;
                 }
+                // This runner serves standalone: the core asks nothing of a
+                // Zab layer in that role.
+                Output::Quorum(_) => continue,
             };
             let Some(tx) = conns.get(&conn) else { continue };
             let closing = matches!(cmd, ConnCommand::Close(_));

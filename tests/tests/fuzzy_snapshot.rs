@@ -55,7 +55,7 @@ impl Rig {
             match o {
                 Output::Persist { txn } => self.log.push(txn),
                 Output::Send { frame, .. } => frames.push(frame.slice(4..)),
-                Output::Close { .. } => {}
+                Output::Close { .. } | Output::Quorum(_) => {}
             }
         }
         frames

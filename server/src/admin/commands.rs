@@ -340,7 +340,7 @@ fn server_stats(f: &Figures, data_size: u64, log_size: u64) -> Value {
             "data_dir_size": data_size,
             "log_dir_size": log_size,
             "provider_null": false,
-            "server_state": "standalone",
+            "server_state": s.role.mode_name(),
             "last_processed_zxid": s.last_zxid,
             "outstanding_requests": s.outstanding_requests,
             "avg_latency": round4(s.avg_latency_ms),
@@ -367,7 +367,7 @@ pub fn monitor(f: &Figures) -> Value {
     let m = crate::metrics::server();
     let mut out = Map::new();
     out.insert("version".into(), json!(full_version()));
-    out.insert("server_state".into(), json!("standalone"));
+    out.insert("server_state".into(), json!(f.stats.role.mode_name()));
     for name in GAUGES {
         let v = crate::metrics::exposition::gauge_value(m, f, name);
         let v = match *name {
@@ -405,7 +405,7 @@ pub fn monitor(f: &Figures) -> Value {
             }
         }
     }
-    Value::Object(out)
+    Value::Object(super::role_keys::with_role_keys(out, &f.stats))
 }
 
 /// This process's counterpart of Java's system properties: the entries that

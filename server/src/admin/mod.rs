@@ -17,6 +17,7 @@
 
 pub mod commands;
 pub mod http;
+pub mod role_keys;
 
 use crate::net::{Listener, Shared};
 use std::sync::atomic::Ordering;

@@ -22,6 +22,7 @@ pub mod node;
 pub mod node_store;
 pub mod path;
 pub mod prep;
+pub mod quorum_io;
 pub mod quota;
 pub mod server;
 pub mod sessions;
@@ -29,7 +30,8 @@ pub mod stats;
 pub mod txn;
 pub mod watches;
 
-pub use server::{AdminView, Server};
+pub use quorum_io::{QuorumInput, QuorumOutput};
+pub use server::{AdminView, QuorumFigures, Role, Server};
 pub use stats::{ConnInfo, ServerStats};
 
 use bytes::Bytes;
@@ -59,6 +61,8 @@ pub enum Input {
     /// Every txn up to `zxid` handed out in [`Output::Persist`] is durable:
     /// apply them, in zxid order, and answer their requests.
     Persisted { zxid: i64 },
+    /// From the Zab layer, when serving in an ensemble.
+    Quorum(QuorumInput),
 }
 
 /// What the core asks the I/O layer to do, in order.
@@ -71,6 +75,8 @@ pub enum Output {
     /// Make this txn durable (append it to the txn log), then report
     /// [`Input::Persisted`]. Txns arrive in zxid order.
     Persist { txn: txn::Txn },
+    /// For the Zab layer, when serving in an ensemble (never standalone).
+    Quorum(QuorumOutput),
 }
 
 /// The settings the core needs, derived from `zoo.cfg` by `config`.

@@ -94,6 +94,8 @@ pub struct PrepContext<'a> {
     pub session_id: i64,
     /// The session is live and not closing.
     pub session_valid: bool,
+    /// A leader: the session is connected through another server.
+    pub session_moved: bool,
     pub zxid: i64,
     pub extended_types_enabled: bool,
     pub reconfig_enabled: bool,
@@ -136,10 +138,12 @@ impl PrepContext<'_> {
     }
 
     fn check_session(&self) -> Result<(), ErrorCode> {
-        if self.session_valid {
-            Ok(())
-        } else {
+        if !self.session_valid {
             Err(ErrorCode::SessionExpired)
+        } else if self.session_moved {
+            Err(ErrorCode::SessionMoved)
+        } else {
+            Ok(())
         }
     }
 

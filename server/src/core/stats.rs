@@ -21,6 +21,10 @@ pub struct ServerStats {
     pub connections: Vec<ConnInfo>,
     /// Snapshot digests that did not match the loaded tree (`zk_digest_mismatches_count`).
     pub digest_mismatches: u64,
+    /// Standalone, leader, follower or observer (`Mode:`, `zk_server_state`).
+    pub role: super::Role,
+    /// What the Zab layer reported, for a quorum member's mntr.
+    pub quorum: super::QuorumFigures,
 }
 
 /// One client connection as `cons` prints it.

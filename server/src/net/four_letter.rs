@@ -247,7 +247,7 @@ pub fn srvr_text(f: &Figures, clients: bool) -> String {
     let _ = write!(
         out,
         "Latency min/avg/max: {}/{}/{}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: {}\n\
-         Zxid: 0x{:x}\nMode: standalone\nNode count: {}\n",
+         Zxid: 0x{:x}\nMode: {}\nNode count: {}\n",
         s.min_latency_ms,
         java_double(s.avg_latency_ms),
         s.max_latency_ms,
@@ -256,8 +256,17 @@ pub fn srvr_text(f: &Figures, clients: bool) -> String {
         f.live_connections,
         s.outstanding_requests,
         s.last_zxid,
+        s.role.mode_name(),
         s.znode_count
     );
+    if s.role == crate::core::Role::Leader {
+        let q = &s.quorum;
+        let _ = writeln!(
+            out,
+            "Proposal sizes last/min/max: {}/{}/{}",
+            q.last_proposal_size, q.min_proposal_size, q.max_proposal_size
+        );
+    }
     out
 }
 

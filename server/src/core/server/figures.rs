@@ -47,6 +47,8 @@ impl Server {
             },
             connections,
             digest_mismatches: self.tree.digest().mismatches(),
+            role: self.role.role,
+            quorum: self.role.figures.clone(),
         }
     }
 

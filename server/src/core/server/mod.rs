@@ -83,9 +83,19 @@ struct Conn {
 #[derive(Debug, Clone)]
 enum Pending {
     /// A write of this connection, by zxid, not yet applied.
-    InFlight(i64),
+    InFlight(#[allow(dead_code)] i64),
     /// A frame that must wait for the writes before it.
     Queued(Bytes),
+    /// Learner: a request with the leader (a write, `sync`, or this
+    /// connection's createSession/revalidation), by cxid.
+    Forwarded { cxid: i32, op: OpCode },
+}
+
+impl Pending {
+    /// Whether frames behind it must wait (a write or forward in flight).
+    fn holds(&self) -> bool {
+        !matches!(self, Pending::Queued(_))
+    }
 }
 
 /// Who waits for an in-flight txn, and what to do once it is applied.
@@ -106,6 +116,8 @@ enum Origin {
     },
     Expiry,
     Reap,
+    /// Leader: a learner's forwarded request; its learner answers it.
+    Remote,
 }
 
 /// A prepared txn awaiting durability.
@@ -138,16 +150,24 @@ pub struct Server {
     latency_max_ms: u64,
     latency_total_ms: u64,
     latency_count: u64,
+    role: RoleState,
 }
 
 mod admin_view;
 mod figures;
+mod leader;
+mod learner;
 mod reads;
 mod reply;
+mod role;
+#[cfg(test)]
+mod role_tests;
 
 pub use admin_view::AdminView;
 pub use reply::is_read_op;
 use reply::*;
+use role::RoleState;
+pub use role::{QuorumFigures, Role};
 
 impl Server {
     /// A fresh server with an empty tree.
@@ -179,6 +199,7 @@ impl Server {
             latency_max_ms: 0,
             latency_total_ms: 0,
             latency_count: 0,
+            role: RoleState::default(),
             config,
         }
     }
@@ -230,10 +251,13 @@ impl Server {
                 self.on_frame(now_ms, conn, frame, out);
             }
             Input::Tick => {
-                self.expire_sessions(now_ms, out);
-                self.reap_containers(now_ms, out);
+                if self.role.role.owns_sessions() {
+                    self.expire_sessions(now_ms, out);
+                    self.reap_containers(now_ms, out);
+                }
             }
             Input::Persisted { zxid } => self.persisted(now_ms, zxid, out),
+            Input::Quorum(q) => self.quorum_input(now_ms, q, out),
         }
     }
 
@@ -285,11 +309,11 @@ impl Server {
         let op = (frame.len() >= 8)
             .then(|| i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]));
         let bypass = op == Some(OpCode::Auth.code());
-        let queued = c.fifo.iter().any(|p| matches!(p, Pending::Queued(_)));
+        let queued = c.fifo.iter().any(|p| !p.holds());
         if !bypass && !c.fifo.is_empty() && (queued || !op.is_some_and(is_write_op)) {
             let session_id = c.session_id;
             c.fifo.push_back(Pending::Queued(frame));
-            self.sessions.touch(session_id, now_ms);
+            self.touch_session(session_id, now_ms);
             return;
         }
         self.request(now_ms, conn, frame, out);
@@ -301,7 +325,7 @@ impl Server {
             Origin::Request { conn, .. }
             | Origin::Connect { conn, .. }
             | Origin::CloseSession { conn, .. } => Some(conn),
-            Origin::Expiry | Origin::Reap => None,
+            Origin::Expiry | Origin::Reap | Origin::Remote => None,
         };
         if let Some(c) = waiting.and_then(|conn| self.conns.get_mut(&conn)) {
             c.fifo.push_back(Pending::InFlight(txn.header.zxid));
@@ -348,6 +372,7 @@ impl Server {
                     TxnBody::CreateSession(t) => t.time_out,
                     _ => 0,
                 };
+                self.set_local_owner(id);
                 if self.conns.contains_key(&conn) {
                     tracing::info!(
                         conn,
@@ -364,7 +389,12 @@ impl Server {
                     self.close(conn, format!("closed session 0x{id:x}"), out);
                 }
             }
-            Origin::Expiry => {
+            Origin::Expiry | Origin::Remote => {
+                // Any committed closeSession closes the session's connection
+                // here, if it has one (`FinalRequestProcessor`).
+                if !matches!(txn.body, TxnBody::CloseSession(_)) {
+                    return;
+                }
                 let id = txn.header.client_id;
                 if let Some(conn) = self.session_conn.get(&id).copied() {
                     self.close(conn, format!("session 0x{id:x} expired"), out);
@@ -381,17 +411,17 @@ impl Server {
             return;
         };
         c.fifo.pop_front();
-        if matches!(c.fifo.front(), Some(Pending::InFlight(_)) | None) {
+        if c.fifo.front().is_none_or(Pending::holds) {
             return;
         }
         let waiting: Vec<Pending> = c.fifo.drain(..).collect();
         for p in waiting {
             match p {
                 Pending::Queued(frame) => self.on_frame(now_ms, conn, frame, out),
-                Pending::InFlight(z) => {
+                held => {
                     // Cannot happen: nothing is submitted behind a queued frame.
                     if let Some(c) = self.conns.get_mut(&conn) {
-                        c.fifo.push_back(Pending::InFlight(z));
+                        c.fifo.push_back(held);
                     }
                 }
             }
@@ -480,6 +510,9 @@ impl Server {
             self.config.session_timeout_ms_max,
         );
         let read_only = req.read_only.map(|_| false);
+        if req.session_id == 0 && self.role.role.is_learner() {
+            return self.learner_create_session(conn, timeout, read_only, out);
+        }
         if req.session_id == 0 {
             let id = self.sessions.next_id();
             let zxid = self.next_zxid();
@@ -511,8 +544,12 @@ impl Server {
             .passwd
             .as_deref()
             .is_some_and(|p| p == session_password(id).as_slice());
-        if passwd_ok && self.sessions.touch(id, now_ms) {
+        if passwd_ok && self.role.role.is_learner() {
+            return self.learner_revalidate(conn, id, timeout, read_only, out);
+        }
+        if passwd_ok && self.touch_session(id, now_ms) {
             tracing::info!(conn, "revalidated session 0x{id:x}");
+            self.set_local_owner(id);
             self.finish_connect(conn, id, timeout, read_only, out);
         } else {
             let why = if passwd_ok {
@@ -520,18 +557,31 @@ impl Server {
             } else {
                 "invalid password"
             };
-            tracing::info!(conn, "refusing reconnect of session 0x{id:x}: {why}");
-            let rsp = ConnectResponse {
-                protocol_version: 0,
-                time_out: 0,
-                session_id: 0,
-                passwd: Some(Bytes::from_static(&[0u8; 16])),
-                read_only,
-            };
-            let f = make_frame(|b| rsp.write(b));
-            self.send(conn, f, out);
-            self.close(conn, format!("session 0x{id:x} {why}"), out);
+            self.refuse_reconnect(conn, id, why, read_only, out);
         }
+    }
+
+    /// Answers a reconnect with ZooKeeper's "session expired" handshake
+    /// (timeout 0) and closes the connection.
+    fn refuse_reconnect(
+        &mut self,
+        conn: ConnId,
+        id: i64,
+        why: &str,
+        read_only: Option<bool>,
+        out: &mut Vec<Output>,
+    ) {
+        tracing::info!(conn, "refusing reconnect of session 0x{id:x}: {why}");
+        let rsp = ConnectResponse {
+            protocol_version: 0,
+            time_out: 0,
+            session_id: 0,
+            passwd: Some(Bytes::from_static(&[0u8; 16])),
+            read_only,
+        };
+        let f = make_frame(|b| rsp.write(b));
+        self.send(conn, f, out);
+        self.close(conn, format!("session 0x{id:x} {why}"), out);
     }
 
     fn finish_connect(
@@ -571,7 +621,7 @@ impl Server {
             return;
         };
         let session_id = c.session_id;
-        if !self.sessions.touch(session_id, now_ms) && hdr.type_ != OpCode::CloseSession.code() {
+        if !self.touch_session(session_id, now_ms) && hdr.type_ != OpCode::CloseSession.code() {
             let f = header_only(
                 hdr.xid,
                 self.tree.last_processed_zxid,
@@ -586,6 +636,9 @@ impl Server {
             let f = header_only(xid, self.tree.last_processed_zxid, ErrorCode::Unimplemented);
             return self.send(conn, f, out);
         };
+        if self.role.role.is_learner() && (is_write_op(op.code()) || op == OpCode::Sync) {
+            return self.forward(conn, xid, op, frame, out);
+        }
         match op {
             OpCode::Ping => {
                 let f = header_only(xid, self.tree.last_processed_zxid, ErrorCode::Ok);
@@ -778,12 +831,15 @@ impl Server {
         };
         let session_id = c.session_id;
         let auth = self.auth_in_java_order(conn);
-        let txn = self.prep_txn(now_ms, session_id, xid, op, &mut body, &auth);
+        let me = self.config.server_id;
+        let txn = self.prep_txn(now_ms, session_id, xid, op, &mut body, &auth, me);
         self.submit(txn, Origin::Request { conn, xid, op }, out);
     }
 
     /// Turns a write into its txn (an error txn if it fails), taking the
-    /// next zxid either way.
+    /// next zxid either way. `from`: the server the session's request came
+    /// through (a leader refuses a session owned elsewhere: SESSIONMOVED).
+    #[allow(clippy::too_many_arguments)]
     fn prep_txn(
         &mut self,
         now_ms: i64,
@@ -792,9 +848,11 @@ impl Server {
         op: OpCode,
         body: &mut Bytes,
         auth: &[Id],
+        from: crate::quorum::types::Sid,
     ) -> Txn {
         let zxid = self.next_zxid();
         let session_valid = session_id == 0 || self.sessions.is_valid(session_id);
+        let session_moved = session_valid && self.session_moved(session_id, from);
         let mut ctx = PrepContext {
             tree: &self.tree,
             pending: &mut self.pending,
@@ -802,6 +860,7 @@ impl Server {
             auth,
             session_id,
             session_valid,
+            session_moved,
             zxid,
             extended_types_enabled: self.config.extended_types_enabled,
             reconfig_enabled: self.config.reconfig_enabled,
@@ -843,7 +902,11 @@ impl Server {
         let h = &txn.header;
         match &txn.body {
             TxnBody::CreateSession(t) => self.sessions.add(h.client_id, t.time_out, h.time),
-            TxnBody::CloseSession(_) => self.sessions.remove(h.client_id),
+            TxnBody::CloseSession(_) => {
+                self.sessions.remove(h.client_id);
+                self.role.owners.remove(&h.client_id);
+                self.role.touches.remove(&h.client_id);
+            }
             _ => {}
         }
         self.pending.applied(h.zxid);
@@ -915,7 +978,8 @@ impl Server {
             self.reaped_this_minute += 1;
             let mut body = Bytes::from(p.into_bytes());
             let op = OpCode::DeleteContainer;
-            let txn = self.prep_txn(now_ms, 0, 0, op, &mut body, &[]);
+            let me = self.config.server_id;
+            let txn = self.prep_txn(now_ms, 0, 0, op, &mut body, &[], me);
             self.submit(txn, Origin::Reap, out);
         }
     }

@@ -221,3 +221,14 @@ fn java_doubles() {
     assert_eq!(java_double(46.0), "46.0");
     assert_eq!(java_double(f64::NAN), "NaN");
 }
+
+#[test]
+fn srvr_reports_the_role() {
+    let mut f = idle_figures();
+    f.stats.role = crate::core::Role::Follower;
+    assert!(srvr_text(&f, false).ends_with("Mode: follower\nNode count: 5\n"));
+    // A 3.8.0 leader adds its proposal sizes after the node count.
+    f.stats.role = crate::core::Role::Leader;
+    assert!(srvr_text(&f, false)
+        .ends_with("Mode: leader\nNode count: 5\nProposal sizes last/min/max: -1/-1/-1\n"));
+}
