@@ -15,3 +15,4 @@
 //!   tokio; the only part of the election that does I/O.
 
 pub mod types;
+pub mod wire;
