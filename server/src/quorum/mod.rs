@@ -18,4 +18,5 @@ pub mod cnx_manager;
 pub mod election;
 pub mod types;
 pub mod verifier;
+pub mod wire;
 pub mod zab;

@@ -71,7 +71,7 @@ const SEAL_LEN: u64 = 8 + 4 + 1;
 /// A `ZxidDigest`: `long zxid; int version; long digest`.
 const DIGEST_LEN: u64 = 8 + 4 + 8;
 /// A `StatPersisted`: 4 longs, 3 ints, 2 longs.
-const STAT_LEN: usize = 60;
+pub(crate) const STAT_LEN: usize = 60;
 /// Prefix of the temporary name a snapshot is written under.
 const TEMP_PREFIX: &str = "tmp.";
 /// Nodes read before the tree is sized for the rest of the file.
@@ -288,7 +288,16 @@ impl<'a, W: Write> SealedWriter<'a, W> {
             dbid: SNAP_DBID,
         }
         .write(&mut self.stage);
+        self.write_sessions_and_acls(sessions, acls)
+    }
 
+    /// The sessions and the ACL map (`SerializeUtils.serializeSnapshot`'s
+    /// sessions, then `DataTree.serializeAcls`).
+    fn write_sessions_and_acls(
+        &mut self,
+        sessions: &[(i64, i32)],
+        acls: Vec<(i64, &[Acl])>,
+    ) -> io::Result<()> {
         let mut by_id = sessions.to_vec();
         by_id.sort();
         let ordered = java_long_map_order(by_id, |s| s.0, true);
@@ -377,6 +386,31 @@ pub fn serialize_snapshot<W: Write>(
     w.write_tail(tree.digest().last())
 }
 
+/// Writes what ZooKeeper's `ZKDatabase.serializeSnapshot` writes on a
+/// learner's stream after a SNAP packet: the file format's sessions, ACL map
+/// and nodes up to the `"/"` end marker — no file header, no seals, no
+/// digest (see `quorum::wire::snap_stream`).
+pub fn serialize_snapshot_body<W: Write>(
+    out: &mut W,
+    tree: &DataTree,
+    sessions: &[(i64, i32)],
+) -> io::Result<()> {
+    let mut w = SealedWriter::new(out);
+    let acls = tree
+        .acl_cache
+        .entries()
+        .into_iter()
+        .map(|(index, list, _)| (index, list))
+        .collect();
+    w.write_sessions_and_acls(sessions, acls)?;
+    tree.try_for_each_node_preorder(|path, node| {
+        put_node(&mut w.stage, path, node);
+        w.maybe_flush()
+    })?;
+    put_string(&mut w.stage, END_PATH);
+    w.flush_stage()
+}
+
 fn with_path(path: &Path, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
@@ -434,7 +468,7 @@ pub(crate) fn write_snapshot_with(
 const READ_BYTES: usize = 1024 * 1024;
 
 /// A `StatPersisted` from its 60 bytes.
-fn parse_stat(b: &[u8]) -> StatPersisted {
+pub(crate) fn parse_stat(b: &[u8]) -> StatPersisted {
     let l = |i: usize| i64::from_be_bytes(b[i..i + 8].try_into().expect("8 bytes"));
     let n = |i: usize| i32::from_be_bytes(b[i..i + 4].try_into().expect("4 bytes"));
     StatPersisted {
