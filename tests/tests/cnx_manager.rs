@@ -15,7 +15,11 @@ const WAIT: Duration = Duration::from_secs(10);
 const HANDSHAKE_TIMEOUT_MS: u64 = 800;
 
 fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn addr(port: u16) -> SocketAddr {
@@ -46,7 +50,8 @@ async fn start(cfg: CnxConfig) -> Node {
 }
 
 async fn cluster(n: i64) -> (BTreeMap<i64, Vec<SocketAddr>>, Vec<Node>) {
-    let peers: BTreeMap<i64, Vec<SocketAddr>> = (1..=n).map(|s| (s, vec![addr(free_port())])).collect();
+    let peers: BTreeMap<i64, Vec<SocketAddr>> =
+        (1..=n).map(|s| (s, vec![addr(free_port())])).collect();
     let mut nodes = Vec::new();
     for sid in 1..=n {
         nodes.push(start(config(sid, &peers)).await);
@@ -132,7 +137,9 @@ fn one_connection_per_pair(nodes: &[Node]) -> bool {
             }
             let ca = a.handle.connections().into_iter().find(|c| c.sid == sb);
             let cb = b.handle.connections().into_iter().find(|c| c.sid == sa);
-            let (Some(ca), Some(cb)) = (ca, cb) else { return false };
+            let (Some(ca), Some(cb)) = (ca, cb) else {
+                return false;
+            };
             if ca.initiated_by_me || !cb.initiated_by_me {
                 return false;
             }
@@ -149,7 +156,10 @@ async fn all_to_all(nodes: &[Node], tag: &str) {
         for b in nodes {
             if a.handle.my_sid() != b.handle.my_sid() {
                 a.handle
-                    .send(b.handle.my_sid(), Bytes::from(format!("{tag} {}", a.handle.my_sid())))
+                    .send(
+                        b.handle.my_sid(),
+                        Bytes::from(format!("{tag} {}", a.handle.my_sid())),
+                    )
                     .unwrap();
             }
         }
@@ -167,7 +177,10 @@ async fn all_to_all(nodes: &[Node], tag: &str) {
 
 async fn check_mesh(n: i64) {
     let (_peers, nodes) = cluster(n).await;
-    assert!(!nodes[0].handle.have_delivered(), "no queues yet: Apache says false");
+    assert!(
+        !nodes[0].handle.have_delivered(),
+        "no queues yet: Apache says false"
+    );
     all_to_all(&nodes, "hello").await;
     settle(&nodes).await;
     let before: Vec<_> = nodes.iter().map(|n| n.handle.connections()).collect();
@@ -197,7 +210,8 @@ async fn four_managers_keep_one_connection_per_pair() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_keep_their_order_both_ways() {
-    let peers: BTreeMap<i64, Vec<SocketAddr>> = (1..=2).map(|s| (s, vec![addr(free_port())])).collect();
+    let peers: BTreeMap<i64, Vec<SocketAddr>> =
+        (1..=2).map(|s| (s, vec![addr(free_port())])).collect();
     let mut nodes = Vec::new();
     for sid in 1..=2 {
         let mut c = config(sid, &peers);
@@ -207,8 +221,14 @@ async fn messages_keep_their_order_both_ways() {
     all_to_all(&nodes, "up").await;
     settle(&nodes).await;
     for i in 0..50u32 {
-        nodes[0].handle.send(2, Bytes::from(format!("a{i}"))).unwrap();
-        nodes[1].handle.send(1, Bytes::from(format!("b{i}"))).unwrap();
+        nodes[0]
+            .handle
+            .send(2, Bytes::from(format!("a{i}")))
+            .unwrap();
+        nodes[1]
+            .handle
+            .send(1, Bytes::from(format!("b{i}")))
+            .unwrap();
     }
     // On a settled connection with room for all of them, nothing may be
     // dropped or reordered. (While two servers' dials cross, a message
@@ -224,13 +244,16 @@ async fn messages_keep_their_order_both_ways() {
     all_to_all(&two, "up").await;
     settle(&two).await;
     for i in 0..200u32 {
-        two[0].handle.send(2, Bytes::from(i.to_be_bytes().to_vec())).unwrap();
+        two[0]
+            .handle
+            .send(2, Bytes::from(i.to_be_bytes().to_vec()))
+            .unwrap();
     }
     let mut last = None;
     while last != Some(199u32) {
         let b = recv_from(&two[1], 1).await;
         let v = u32::from_be_bytes(b[..].try_into().unwrap());
-        assert!(last.map_or(true, |l| v > l), "{v} after {last:?}");
+        assert!(last.is_none_or(|l| v > l), "{v} after {last:?}");
         last = Some(v);
     }
     for n in nodes.iter().chain(two.iter()) {
@@ -258,8 +281,14 @@ async fn a_restarted_manager_is_reconnected() {
     .await;
     nodes[1] = start(config(2, &peers)).await;
     // Both a lower and a higher sid reach the new instance, and it reaches them.
-    nodes[0].handle.send(2, Bytes::from_static(b"from 1")).unwrap();
-    nodes[2].handle.send(2, Bytes::from_static(b"from 3")).unwrap();
+    nodes[0]
+        .handle
+        .send(2, Bytes::from_static(b"from 1"))
+        .unwrap();
+    nodes[2]
+        .handle
+        .send(2, Bytes::from_static(b"from 3"))
+        .unwrap();
     recv_matching(&nodes[1], 1, |m| m == b"from 1").await;
     recv_matching(&nodes[1], 3, |m| m == b"from 3").await;
     all_to_all(&nodes, "after").await;
@@ -272,10 +301,16 @@ async fn a_restarted_manager_is_reconnected() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_last_message_is_resent_on_a_new_connection() {
     let (peers, mut nodes) = cluster(2).await;
-    nodes[1].handle.send(1, Bytes::from_static(b"vote of 2")).unwrap();
+    nodes[1]
+        .handle
+        .send(1, Bytes::from_static(b"vote of 2"))
+        .unwrap();
     assert_eq!(recv_from(&nodes[0], 2).await, &b"vote of 2"[..]);
     nodes[0].handle.shutdown().await;
-    eventually("2 notices 1 is gone", || !nodes[1].handle.connected_to_peer(1)).await;
+    eventually("2 notices 1 is gone", || {
+        !nodes[1].handle.connected_to_peer(1)
+    })
+    .await;
     nodes[0] = start(config(1, &peers)).await;
     // The new sid 1 speaks first; sid 2 dials back and, with nothing newer
     // queued, re-sends its last message unasked.
@@ -322,10 +357,17 @@ async fn bad_handshakes_and_frames_close_only_that_socket() {
         v.extend_from_slice(b"h:99999");
         v
     };
-    for (what, bytes) in [("version", bad_version), ("length", long_addr), ("port", bad_port)] {
+    for (what, bytes) in [
+        ("version", bad_version),
+        ("length", long_addr),
+        ("port", bad_port),
+    ] {
         let mut s = TcpStream::connect(target).await.unwrap();
         s.write_all(&bytes).await.unwrap();
-        assert!(closed_within(&mut s, Duration::from_secs(3)).await, "bad {what} not closed");
+        assert!(
+            closed_within(&mut s, Duration::from_secs(3)).await,
+            "bad {what} not closed"
+        );
     }
     let refused: Vec<String> = nodes[0]
         .handle
@@ -333,9 +375,22 @@ async fn bad_handshakes_and_frames_close_only_that_socket() {
         .into_iter()
         .filter_map(|h| h.outcome.err())
         .collect();
-    assert!(refused.iter().any(|r| r.contains("unrecognized protocol version -3")), "{refused:?}");
-    assert!(refused.iter().any(|r| r.contains("Unreasonable buffer length: 4096")), "{refused:?}");
-    assert!(refused.iter().any(|r| r.contains("Bad port number: 99999")), "{refused:?}");
+    assert!(
+        refused
+            .iter()
+            .any(|r| r.contains("unrecognized protocol version -3")),
+        "{refused:?}"
+    );
+    assert!(
+        refused
+            .iter()
+            .any(|r| r.contains("Unreasonable buffer length: 4096")),
+        "{refused:?}"
+    );
+    assert!(
+        refused.iter().any(|r| r.contains("Bad port number: 99999")),
+        "{refused:?}"
+    );
 
     // A good handshake (legacy form, larger sid 9, unknown to the config)
     // is kept and talks both ways; then bad frame lengths close it.
@@ -348,7 +403,10 @@ async fn bad_handshakes_and_frames_close_only_that_socket() {
         frame.extend_from_slice(b"hello");
         s.write_all(&frame).await.unwrap();
         assert_eq!(recv_from(&nodes[0], 9).await, &b"hello"[..]);
-        nodes[0].handle.send(9, Bytes::from_static(b"back")).unwrap();
+        nodes[0]
+            .handle
+            .send(9, Bytes::from_static(b"back"))
+            .unwrap();
         let len = s.read_i32().await.unwrap();
         let mut back = vec![0; len as usize];
         s.read_exact(&mut back).await.unwrap();
@@ -356,7 +414,10 @@ async fn bad_handshakes_and_frames_close_only_that_socket() {
         // last one; either way it is ours.
         assert_eq!(back, b"back");
         s.write_all(&bad_len.to_be_bytes()).await.unwrap();
-        assert!(closed_within(&mut s, Duration::from_secs(3)).await, "length {bad_len} not closed");
+        assert!(
+            closed_within(&mut s, Duration::from_secs(3)).await,
+            "length {bad_len} not closed"
+        );
         eventually("sid 9 dropped", || !nodes[0].handle.connected_to_peer(9)).await;
     }
     // The real peer's connection was never touched.
@@ -375,11 +436,15 @@ async fn a_silent_peer_is_cut_after_the_handshake_timeout() {
     assert!(closed_within(&mut s, Duration::from_secs(5)).await);
     let took = t0.elapsed();
     assert!(
-        took >= Duration::from_millis(HANDSHAKE_TIMEOUT_MS - 50) && took < Duration::from_millis(HANDSHAKE_TIMEOUT_MS + 2000),
+        took >= Duration::from_millis(HANDSHAKE_TIMEOUT_MS - 50)
+            && took < Duration::from_millis(HANDSHAKE_TIMEOUT_MS + 2000),
         "cut after {took:?}"
     );
     let recs = nodes[0].handle.handshakes();
-    assert!(recs.iter().any(|r| r.outcome.as_ref().is_err_and(|e| e.contains("no handshake within"))));
+    assert!(recs.iter().any(|r| r
+        .outcome
+        .as_ref()
+        .is_err_and(|e| e.contains("no handshake within"))));
     nodes[0].handle.shutdown().await;
 }
 
@@ -393,10 +458,23 @@ async fn a_smaller_sid_is_dialled_back_at_the_address_it_announced() {
     s.write_all(&handshake::encode(HandshakeVersion::V1, 0, &[back_addr]))
         .await
         .unwrap();
-    assert!(closed_within(&mut s, Duration::from_secs(3)).await, "smaller sid kept");
-    let (mut c, _) = tokio::time::timeout(WAIT, back.accept()).await.unwrap().unwrap();
-    let hs = tokio::time::timeout(WAIT, handshake::read(&mut c)).await.unwrap().unwrap();
-    assert_eq!(hs.version, HandshakeVersion::V1, "3.8.0 sends v1 without multiAddress.enabled");
+    assert!(
+        closed_within(&mut s, Duration::from_secs(3)).await,
+        "smaller sid kept"
+    );
+    let (mut c, _) = tokio::time::timeout(WAIT, back.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    let hs = tokio::time::timeout(WAIT, handshake::read(&mut c))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        hs.version,
+        HandshakeVersion::V1,
+        "3.8.0 sends v1 without multiAddress.enabled"
+    );
     assert_eq!(hs.sid, 1);
     assert_eq!(hs.election_addrs.len(), 1);
     assert_eq!(hs.election_addrs[0].to_string(), peers[&1][0].to_string());
@@ -408,7 +486,8 @@ async fn a_smaller_sid_is_dialled_back_at_the_address_it_announced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn have_delivered_is_apaches() {
-    let peers: BTreeMap<i64, Vec<SocketAddr>> = [(1, vec![addr(free_port())]), (2, vec![addr(free_port())])].into();
+    let peers: BTreeMap<i64, Vec<SocketAddr>> =
+        [(1, vec![addr(free_port())]), (2, vec![addr(free_port())])].into();
     // Nobody listens for sid 2: its queue keeps the message.
     let n = start(config(1, &peers)).await;
     assert!(!n.handle.have_delivered());
@@ -419,4 +498,74 @@ async fn have_delivered_is_apaches() {
     assert!(n.handle.send(2, Bytes::new()).is_err());
     n.handle.shutdown().await;
     assert!(n.handle.send(2, Bytes::from_static(b"x")).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anonymous_observer_gets_a_negative_sid_and_is_dialled_back() {
+    let (peers, nodes) = cluster(1).await;
+    let back = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut s = TcpStream::connect(peers[&1][0]).await.unwrap();
+    let hello = handshake::encode(
+        HandshakeVersion::V1,
+        handshake::OBSERVER_ID,
+        &[back.local_addr().unwrap()],
+    );
+    s.write_all(&hello).await.unwrap();
+    assert!(closed_within(&mut s, Duration::from_secs(3)).await);
+    let (_c, _) = tokio::time::timeout(WAIT, back.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    eventually("observer -1 connected", || {
+        nodes[0].handle.connected_to_peer(-1)
+    })
+    .await;
+    nodes[0].handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_address_and_listen_on_all_ips() {
+    // Two election addresses for sid 2; with multiAddress.enabled its
+    // handshake is v2 and names both; with quorumListenOnAllIPs it binds the
+    // wildcard on its port and is still reached at 127.0.0.1.
+    let peers: BTreeMap<i64, Vec<SocketAddr>> = [
+        (1, vec![addr(free_port())]),
+        (2, vec![addr(free_port()), addr(free_port())]),
+    ]
+    .into();
+    let mut c2 = config(2, &peers);
+    c2.multi_address_enabled = true;
+    c2.listen_on_all_ips = true;
+    let n2 = start(c2).await;
+    let wild: Vec<String> = n2
+        .handle
+        .listen_addrs()
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    let want: Vec<String> = peers[&2]
+        .iter()
+        .map(|a| format!("0.0.0.0:{}", a.port()))
+        .collect();
+    assert_eq!(wild, want);
+    let n1 = start(config(1, &peers)).await;
+    n1.handle.send(2, Bytes::from_static(b"x")).unwrap();
+    assert_eq!(recv_from(&n2, 1).await, &b"x"[..]);
+    n2.handle.send(1, Bytes::from_static(b"y")).unwrap();
+    assert_eq!(recv_from(&n1, 2).await, &b"y"[..]);
+    let hs: Vec<_> = n1
+        .handle
+        .handshakes()
+        .into_iter()
+        .filter_map(|r| r.outcome.ok())
+        .collect();
+    assert!(!hs.is_empty());
+    for h in hs {
+        assert_eq!(h.version, HandshakeVersion::V2);
+        let shown: Vec<String> = h.election_addrs.iter().map(|a| a.to_string()).collect();
+        let want: Vec<String> = peers[&2].iter().map(|a| a.to_string()).collect();
+        assert_eq!(shown, want);
+    }
+    n1.handle.shutdown().await;
+    n2.handle.shutdown().await;
 }

@@ -11,7 +11,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use zk_server::quorum::cnx_manager::{CnxConfig, CnxHandle, CnxManager, CnxReceiver, HandshakeVersion};
+use zk_server::quorum::cnx_manager::{
+    CnxConfig, CnxHandle, CnxManager, CnxReceiver, HandshakeVersion,
+};
 use zk_tests::servers;
 
 /// Bounds every wait for the JVMs (start, election, answers).
@@ -116,11 +118,16 @@ fn members(n: i64) -> Vec<Member> {
 }
 
 async fn start_ours(me: &Member, all: &[Member]) -> (CnxHandle, CnxReceiver) {
-    let peers: BTreeMap<i64, Vec<SocketAddr>> = all.iter().map(|m| (m.sid, vec![election_addr(m)])).collect();
+    let peers: BTreeMap<i64, Vec<SocketAddr>> = all
+        .iter()
+        .map(|m| (m.sid, vec![election_addr(m)]))
+        .collect();
     let mut cfg = CnxConfig::new(me.sid, vec![election_addr(me)], peers);
     // Apache reads the handshake under tickTime × syncLimit.
     cfg.handshake_timeout_ms = 500 * 5;
-    CnxManager::start(cfg).await.expect("bind our election port")
+    CnxManager::start(cfg)
+        .await
+        .expect("bind our election port")
 }
 
 /// `Mode:` from `srvr`, once the server answers it.
@@ -149,7 +156,11 @@ struct Note {
 }
 
 fn decode(b: &[u8]) -> Note {
-    assert!(b.len() >= 44, "a 3.8 notification is 44 bytes + config, got {}", b.len());
+    assert!(
+        b.len() >= 44,
+        "a 3.8 notification is 44 bytes + config, got {}",
+        b.len()
+    );
     let i32_at = |o: usize| i32::from_be_bytes(b[o..o + 4].try_into().unwrap());
     let i64_at = |o: usize| i64::from_be_bytes(b[o..o + 8].try_into().unwrap());
     let len = i32_at(40) as usize;
@@ -190,7 +201,10 @@ fn mode_state(mode: &str) -> i32 {
 async fn tick(end: Instant, what: &str, jvms: &[&Jvm]) {
     if Instant::now() >= end {
         let logs: Vec<String> = jvms.iter().map(|j| j.log_tail()).collect();
-        panic!("timed out waiting for {what}; logs:\n{}", logs.join("\n-----\n"));
+        panic!(
+            "timed out waiting for {what}; logs:\n{}",
+            logs.join("\n-----\n")
+        );
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
 }
@@ -223,7 +237,10 @@ async fn elected(apache: &[&Member], jvms: &[&Jvm]) -> (BTreeMap<i64, String>, i
     let modes = loop {
         let mut modes = BTreeMap::new();
         for m in apache {
-            if let Some(mode) = srvr_mode(m).await.filter(|m| m == "leader" || m == "follower") {
+            if let Some(mode) = srvr_mode(m)
+                .await
+                .filter(|m| m == "leader" || m == "follower")
+            {
                 modes.insert(m.sid, mode);
             }
         }
@@ -232,7 +249,11 @@ async fn elected(apache: &[&Member], jvms: &[&Jvm]) -> (BTreeMap<i64, String>, i
         }
         tick(end, "the Apache members to elect", jvms).await;
     };
-    let leaders: Vec<i64> = modes.iter().filter(|(_, m)| *m == "leader").map(|(s, _)| *s).collect();
+    let leaders: Vec<i64> = modes
+        .iter()
+        .filter(|(_, m)| *m == "leader")
+        .map(|(s, _)| *s)
+        .collect();
     assert_eq!(leaders.len(), 1, "{modes:?}");
     (modes, leaders[0])
 }
@@ -250,14 +271,18 @@ async fn ask_for_votes(
     let (modes, leader) = elected(apache, jvms).await;
     while rx.try_recv().is_some() {}
     for m in apache {
-        ours.send(m.sid, looking_notification(my_vote, 1, config)).unwrap();
+        ours.send(m.sid, looking_notification(my_vote, 1, config))
+            .unwrap();
     }
     let mut answered = BTreeMap::new();
     let end = Instant::now() + Duration::from_secs(20);
     while answered.len() < apache.len() {
         let left = end.saturating_duration_since(Instant::now());
         let Some((sid, b)) = rx.recv_timeout(left).await else {
-            panic!("answers so far {answered:?}; want one from each of {:?}", modes.keys());
+            panic!(
+                "answers so far {answered:?}; want one from each of {:?}",
+                modes.keys()
+            );
         };
         let n = decode(&b);
         // Answers to a LOOKING peer carry the sender's settled state.
@@ -266,7 +291,12 @@ async fn ask_for_votes(
         }
     }
     for (sid, n) in &answered {
-        assert_eq!(n.state, mode_state(&modes[sid]), "sid {sid}: {n:?} vs srvr {}", modes[sid]);
+        assert_eq!(
+            n.state,
+            mode_state(&modes[sid]),
+            "sid {sid}: {n:?} vs srvr {}",
+            modes[sid]
+        );
         assert_eq!(n.leader, leader, "sid {sid}: {n:?}");
         assert_eq!(n.version, 2);
         assert_eq!(n.config, config, "sid {sid}");
@@ -293,12 +323,19 @@ async fn first_notifications(rx: &CnxReceiver, apache: &[&Member], jvms: &[&Jvm]
         let n = &seen[&m.sid];
         assert!((0..=2).contains(&n.state), "{n:?}");
         assert!((1..=3).contains(&n.leader), "{n:?}");
-        assert_eq!((n.zxid, n.peer_epoch), (0, 0), "fresh data directories: {n:?}");
+        assert_eq!(
+            (n.zxid, n.peer_epoch),
+            (0, 0),
+            "fresh data directories: {n:?}"
+        );
         assert!(n.election_epoch >= 1, "{n:?}");
         assert_eq!(n.version, 2);
         assert_eq!(n.config, config, "both members send the same config");
         assert!(
-            text.contains(&format!("server.{}=127.0.0.1:{}:{}", m.sid, m.quorum_port, m.election_port)),
+            text.contains(&format!(
+                "server.{}=127.0.0.1:{}:{}",
+                m.sid, m.quorum_port, m.election_port
+            )),
             "{text}"
         );
     }
@@ -372,13 +409,21 @@ async fn apache_members_keep_their_connections_to_ours_as_the_smallest_sid() {
     assert!(live.iter().all(|c| !c.initiated_by_me), "{live:?}");
     for c in &live {
         let m = apache.iter().find(|m| m.sid == c.sid).unwrap();
-        assert_ne!(c.remote_addr, election_addr(m), "they dialled us, from an ephemeral port");
+        assert_ne!(
+            c.remote_addr,
+            election_addr(m),
+            "they dialled us, from an ephemeral port"
+        );
         assert_eq!(c.local_addr, election_addr(&all[0]));
     }
     ask_for_votes(&ours, &rx, &apache, &[&j2, &j3], 1, &config).await;
     java_running(&mut [&mut j2, &mut j3]);
     tokio::time::sleep(Duration::from_secs(1)).await;
     ask_for_votes(&ours, &rx, &apache, &[&j2, &j3], 1, &config).await;
-    assert_eq!(ours.connections(), live, "the larger sids' connections survive");
+    assert_eq!(
+        ours.connections(),
+        live,
+        "the larger sids' connections survive"
+    );
     ours.shutdown().await;
 }

@@ -52,7 +52,11 @@ pub struct CnxConfig {
 
 impl CnxConfig {
     /// Apache's defaults for everything but the addresses.
-    pub fn new(my_sid: Sid, my_addrs: Vec<SocketAddr>, peers: BTreeMap<Sid, Vec<SocketAddr>>) -> CnxConfig {
+    pub fn new(
+        my_sid: Sid,
+        my_addrs: Vec<SocketAddr>,
+        peers: BTreeMap<Sid, Vec<SocketAddr>>,
+    ) -> CnxConfig {
         CnxConfig {
             my_sid,
             my_addrs,
@@ -72,21 +76,18 @@ impl CnxConfig {
     /// The addresses the listener binds.
     pub fn listen_addrs(&self) -> Vec<SocketAddr> {
         let mut out: Vec<SocketAddr> = Vec::new();
-        let all = self
-            .my_addrs
-            .iter()
-            .map(|a| {
-                if self.listen_on_all_ips {
-                    let any: std::net::IpAddr = if a.is_ipv4() {
-                        std::net::Ipv4Addr::UNSPECIFIED.into()
-                    } else {
-                        std::net::Ipv6Addr::UNSPECIFIED.into()
-                    };
-                    SocketAddr::new(any, a.port())
+        let all = self.my_addrs.iter().map(|a| {
+            if self.listen_on_all_ips {
+                let any: std::net::IpAddr = if a.is_ipv4() {
+                    std::net::Ipv4Addr::UNSPECIFIED.into()
                 } else {
-                    *a
-                }
-            });
+                    std::net::Ipv6Addr::UNSPECIFIED.into()
+                };
+                SocketAddr::new(any, a.port())
+            } else {
+                *a
+            }
+        });
         // A set, as Apache's: two addresses on one port share a wildcard.
         for a in all {
             if !out.contains(&a) {

@@ -20,15 +20,24 @@ pub(super) async fn dial(shared: Arc<Shared>, sid: Sid, hint: Vec<HostPort>) {
     shared.state.lock().dialing.remove(&sid);
 }
 
-async fn targets(shared: &Shared, sid: Sid, hint: &[HostPort], timeout: Duration) -> Vec<SocketAddr> {
+async fn targets(
+    shared: &Shared,
+    sid: Sid,
+    hint: &[HostPort],
+    timeout: Duration,
+) -> Vec<SocketAddr> {
     if hint.is_empty() {
         return shared.cfg.peers.get(&sid).cloned().unwrap_or_default();
     }
     let mut out = Vec::new();
     for h in hint {
-        match tokio::time::timeout(timeout, tokio::net::lookup_host((h.host.as_str(), h.port))).await {
+        match tokio::time::timeout(timeout, tokio::net::lookup_host((h.host.as_str(), h.port)))
+            .await
+        {
             Ok(Ok(addrs)) => out.extend(addrs.take(1)),
-            Ok(Err(e)) => tracing::warn!("Cannot resolve election address {h} of server {sid}: {e}"),
+            Ok(Err(e)) => {
+                tracing::warn!("Cannot resolve election address {h} of server {sid}: {e}")
+            }
             Err(_) => tracing::warn!("Resolving election address {h} of server {sid} timed out"),
         }
     }

@@ -236,14 +236,23 @@ mod tests {
     async fn round_trips_v1_v2_and_legacy() {
         let a: SocketAddr = "127.0.0.1:3888".parse().unwrap();
         let b: SocketAddr = "[::1]:3889".parse().unwrap();
-        let h = parse(&encode(HandshakeVersion::V2, 7, &[a, b])).await.unwrap();
+        let h = parse(&encode(HandshakeVersion::V2, 7, &[a, b]))
+            .await
+            .unwrap();
         assert_eq!(h.version, HandshakeVersion::V2);
         assert_eq!(h.sid, 7);
         let shown: Vec<String> = h.election_addrs.iter().map(|h| h.to_string()).collect();
         assert_eq!(shown, ["127.0.0.1:3888", "[::1]:3889"]);
-        let h = parse(&encode(HandshakeVersion::V1, 2, &[a, b])).await.unwrap();
-        assert_eq!((h.version, h.sid, h.election_addrs.len()), (HandshakeVersion::V1, 2, 1));
-        let h = parse(&encode(HandshakeVersion::Legacy, 5, &[a])).await.unwrap();
+        let h = parse(&encode(HandshakeVersion::V1, 2, &[a, b]))
+            .await
+            .unwrap();
+        assert_eq!(
+            (h.version, h.sid, h.election_addrs.len()),
+            (HandshakeVersion::V1, 2, 1)
+        );
+        let h = parse(&encode(HandshakeVersion::Legacy, 5, &[a]))
+            .await
+            .unwrap();
         assert_eq!((h.version, h.sid), (HandshakeVersion::Legacy, 5));
         assert!(h.election_addrs.is_empty());
     }
@@ -252,19 +261,34 @@ mod tests {
     async fn refuses_what_apache_refuses() {
         let mut bad = (-3i64).to_be_bytes().to_vec();
         bad.extend_from_slice(&[0; 12]);
-        assert!(matches!(parse(&bad).await, Err(HandshakeError::UnknownVersion(-3))));
+        assert!(matches!(
+            parse(&bad).await,
+            Err(HandshakeError::UnknownVersion(-3))
+        ));
         let mut long = PROTOCOL_VERSION_V1.to_be_bytes().to_vec();
         long.extend_from_slice(&1i64.to_be_bytes());
         long.extend_from_slice(&2049i32.to_be_bytes());
-        assert!(matches!(parse(&long).await, Err(HandshakeError::BadLength(2049))));
+        assert!(matches!(
+            parse(&long).await,
+            Err(HandshakeError::BadLength(2049))
+        ));
         let mut zero = long[..16].to_vec();
         zero.extend_from_slice(&0i32.to_be_bytes());
-        assert!(matches!(parse(&zero).await, Err(HandshakeError::BadLength(0))));
+        assert!(matches!(
+            parse(&zero).await,
+            Err(HandshakeError::BadLength(0))
+        ));
         for text in ["nohost", "a:b:c", ":1|x"] {
             assert!(parse(&v1(1, text)).await.is_err(), "{text}");
         }
-        assert!(matches!(parse(&v1(1, "h:70000")).await, Err(HandshakeError::BadPort(_))));
-        assert!(matches!(parse(&v1(1, "h:x")).await, Err(HandshakeError::BadPort(_))));
+        assert!(matches!(
+            parse(&v1(1, "h:70000")).await,
+            Err(HandshakeError::BadPort(_))
+        ));
+        assert!(matches!(
+            parse(&v1(1, "h:x")).await,
+            Err(HandshakeError::BadPort(_))
+        ));
         // Truncated: announced 9 bytes, sent 3.
         let mut short = v1(1, "h:1");
         short[16..20].copy_from_slice(&9i32.to_be_bytes());

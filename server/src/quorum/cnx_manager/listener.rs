@@ -55,7 +55,10 @@ async fn receive_connection(shared: Arc<Shared>, mut stream: TcpStream, remote: 
     let outcome = match read {
         Ok(Ok(hs)) => Ok(hs),
         Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("no handshake within {} ms", shared.cfg.handshake_timeout_ms)),
+        Err(_) => Err(format!(
+            "no handshake within {} ms",
+            shared.cfg.handshake_timeout_ms
+        )),
     };
     shared.record_handshake(HandshakeRecord {
         remote_addr: remote,

@@ -222,12 +222,22 @@ impl CnxHandle {
     /// only reconnects when it is false; "all empty" would stop the re-sends
     /// as long as one peer is down.
     pub fn have_delivered(&self) -> bool {
-        self.shared.state.lock().peers.values().any(|p| p.queue.is_empty())
+        self.shared
+            .state
+            .lock()
+            .peers
+            .values()
+            .any(|p| p.queue.is_empty())
     }
 
     /// `connectedToPeer`.
     pub fn connected_to_peer(&self, sid: Sid) -> bool {
-        self.shared.state.lock().peers.get(&sid).is_some_and(|p| p.worker.is_some())
+        self.shared
+            .state
+            .lock()
+            .peers
+            .get(&sid)
+            .is_some_and(|p| p.worker.is_some())
     }
 
     /// The live connections, by sid.
@@ -244,7 +254,13 @@ impl CnxHandle {
 
     /// The most recent incoming handshakes (at most `handshake_log_capacity`).
     pub fn handshakes(&self) -> Vec<HandshakeRecord> {
-        self.shared.state.lock().handshakes.iter().cloned().collect()
+        self.shared
+            .state
+            .lock()
+            .handshakes
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// `halt`: stop listening (the ports are released when this returns),

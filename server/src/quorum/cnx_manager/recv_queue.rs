@@ -92,7 +92,10 @@ impl CnxReceiver {
 
     /// `pollRecvQueue(timeout)`: the next message, or `None` after `timeout`.
     pub async fn recv_timeout(&self, timeout: Duration) -> Option<(Sid, Bytes)> {
-        tokio::time::timeout(timeout, self.recv()).await.ok().flatten()
+        tokio::time::timeout(timeout, self.recv())
+            .await
+            .ok()
+            .flatten()
     }
 
     /// Messages now queued.
@@ -122,7 +125,9 @@ mod tests {
         }
         assert_eq!(q.len(), 3);
         assert_eq!(q.dropped(), 2);
-        let got: Vec<u8> = std::iter::from_fn(|| q.try_recv()).map(|(_, b)| b[0]).collect();
+        let got: Vec<u8> = std::iter::from_fn(|| q.try_recv())
+            .map(|(_, b)| b[0])
+            .collect();
         assert_eq!(got, [2, 3, 4]);
         assert!(q.recv_timeout(Duration::from_millis(20)).await.is_none());
         q.close();

@@ -109,7 +109,13 @@ async fn read_frame(r: &mut OwnedReadHalf, max: usize) -> std::io::Result<Bytes>
     Ok(Bytes::from(buf))
 }
 
-async fn recv_loop(shared: Arc<Shared>, sid: Sid, id: u64, mut r: OwnedReadHalf, cancel: CancellationToken) {
+async fn recv_loop(
+    shared: Arc<Shared>,
+    sid: Sid,
+    id: u64,
+    mut r: OwnedReadHalf,
+    cancel: CancellationToken,
+) {
     let max = shared.cfg.packet_max_size_bytes;
     loop {
         let frame = tokio::select! {
@@ -120,7 +126,10 @@ async fn recv_loop(shared: Arc<Shared>, sid: Sid, id: u64, mut r: OwnedReadHalf,
         match frame {
             Ok(b) => shared.recv.push(sid, b),
             Err(e) => {
-                tracing::warn!("Connection broken for id {sid}, my id = {}: {e}", shared.cfg.my_sid);
+                tracing::warn!(
+                    "Connection broken for id {sid}, my id = {}: {e}",
+                    shared.cfg.my_sid
+                );
                 break;
             }
         }
