@@ -52,7 +52,7 @@ impl Rig {
                         replies.push((conn, 0, 0, 0, b));
                     }
                 }
-                Output::Close { .. } => {}
+                Output::Close { .. } | Output::Quorum(_) => {}
             }
         }
         replies
