@@ -40,7 +40,8 @@ struct Case {
     ours_says: &'static [&'static str],
 }
 
-const THREE: &str = "server.1=127.0.0.1:QP1:EP1\nserver.2=127.0.0.1:QP2:EP2\nserver.3=127.0.0.1:QP3:EP3\n";
+const THREE: &str =
+    "server.1=127.0.0.1:QP1:EP1\nserver.2=127.0.0.1:QP2:EP2\nserver.3=127.0.0.1:QP3:EP3\n";
 
 fn cases() -> Vec<Case> {
     use Verdict::*;
@@ -118,7 +119,11 @@ fn apache(dir: &Path, cfg: &Path) -> (Verdict, String) {
         .arg("-Xmx128m")
         .arg(format!("-Dlog4j.configuration=file:{}", props.display()))
         .arg(format!("-Dzookeeper.log.dir={}", dir.display()))
-        .args(["-cp", &cp, "org.apache.zookeeper.server.quorum.QuorumPeerMain"])
+        .args([
+            "-cp",
+            &cp,
+            "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+        ])
         .arg(cfg)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -129,7 +134,10 @@ fn apache(dir: &Path, cfg: &Path) -> (Verdict, String) {
     loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         if let Ok(Some(_)) = child.try_wait() {
-            return (Verdict::Refused, std::fs::read_to_string(&log).unwrap_or_default());
+            return (
+                Verdict::Refused,
+                std::fs::read_to_string(&log).unwrap_or_default(),
+            );
         }
         if text.contains("] - LOOKING") || text.contains("Snapshotting: 0x0") {
             kill(&mut child);
@@ -137,7 +145,10 @@ fn apache(dir: &Path, cfg: &Path) -> (Verdict, String) {
         }
         if started.elapsed() > APACHE_WAIT {
             kill(&mut child);
-            panic!("{}: Apache neither failed nor started in {APACHE_WAIT:?}:\n{text}", cfg.display());
+            panic!(
+                "{}: Apache neither failed nor started in {APACHE_WAIT:?}:\n{text}",
+                cfg.display()
+            );
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -184,12 +195,19 @@ fn ours_start_refuses(bin: &Path, dir: &Path, cfg: &Path) -> String {
             let mut err = String::new();
             use std::io::Read;
             let _ = child.stderr.take().unwrap().read_to_string(&mut err);
-            assert!(!status.success(), "{}: start-foreground succeeded", cfg.display());
+            assert!(
+                !status.success(),
+                "{}: start-foreground succeeded",
+                cfg.display()
+            );
             return err;
         }
         if started.elapsed() > OURS_WAIT {
             kill(&mut child);
-            panic!("{}: start-foreground did not refuse within {OURS_WAIT:?}", cfg.display());
+            panic!(
+                "{}: start-foreground did not refuse within {OURS_WAIT:?}",
+                cfg.display()
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -240,7 +258,10 @@ fn apache_and_ours_agree_on_ensemble_configs() {
         if case.expect == Verdict::Refused {
             let err = ours_start_refuses(&bin, &dir, &cfg);
             if !err.contains(&cfg.display().to_string()) {
-                failures.push(format!("{}: start-foreground's error names no file: {err}", case.name));
+                failures.push(format!(
+                    "{}: start-foreground's error names no file: {err}",
+                    case.name
+                ));
             }
         }
         let _ = std::fs::remove_dir_all(&dir);
@@ -251,7 +272,10 @@ fn apache_and_ours_agree_on_ensemble_configs() {
 #[test]
 fn ensemble_script_runs_a_generated_four_node_ensemble() {
     let bin = servers::our_binary().unwrap_or_else(|e| panic!("{e}"));
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let script = root.join("scripts/ensemble.sh");
     let dir = servers::fresh_dir("qconf-ensemble");
     let conf = dir.join("conf");
@@ -259,7 +283,9 @@ fn ensemble_script_runs_a_generated_four_node_ensemble() {
     // Client ports: four consecutive free ones are not guaranteed, so probe.
     let base = (0..50)
         .map(port)
-        .find(|&p| p < 65000 && (1..4).all(|k| std::net::TcpListener::bind(("127.0.0.1", p + k)).is_ok()))
+        .find(|&p| {
+            p < 65000 && (1..4).all(|k| std::net::TcpListener::bind(("127.0.0.1", p + k)).is_ok())
+        })
         .expect("four free consecutive ports");
     let run = |args: &[&str]| {
         Command::new("bash")
@@ -287,23 +313,43 @@ fn ensemble_script_runs_a_generated_four_node_ensemble() {
         );
         assert!(zoo4.contains(&line), "{line} missing from\n{zoo4}");
     }
-    assert!(zoo4.contains(&format!("dataDir={}/data/zk4\n", conf.display())), "{zoo4}");
+    assert!(
+        zoo4.contains(&format!("dataDir={}/data/zk4\n", conf.display())),
+        "{zoo4}"
+    );
     let out = run(&["start", "4"]);
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let status = run(&["status", "4"]);
     let stop = run(&["stop", "4"]);
-    assert!(out.status.success(), "start: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "start: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(stdout.matches("STARTED").count(), 4, "{stdout}");
     let status_out = String::from_utf8_lossy(&status.stdout);
-    assert_eq!(status_out.matches("Client port found").count(), 4, "{status_out}");
+    assert_eq!(
+        status_out.matches("Client port found").count(),
+        4,
+        "{status_out}"
+    );
     assert!(stop.status.success(), "{stop:?}");
     for k in 1..=4 {
         let data = conf.join(format!("data/zk{k}"));
-        assert_eq!(std::fs::read_to_string(data.join("myid")).unwrap(), format!("{k}\n"));
-        assert!(!data.join("zookeeper_server.pid").exists(), "node {k} still has a pid file");
+        assert_eq!(
+            std::fs::read_to_string(data.join("myid")).unwrap(),
+            format!("{k}\n")
+        );
+        assert!(
+            !data.join("zookeeper_server.pid").exists(),
+            "node {k} still has a pid file"
+        );
         let (verdict, text) = ours_check(&bin, &conf.join(format!("zoo{k}.cfg")));
         assert_eq!(verdict, Verdict::Accepted, "{text}");
-        assert!(text.contains(&format!("myid: {k} ")) && text.contains("quorum: 3"), "{text}");
+        assert!(
+            text.contains(&format!("myid: {k} ")) && text.contains("quorum: 3"),
+            "{text}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
