@@ -232,7 +232,11 @@ impl Sim {
         while let Some(Reverse((at, _, id))) = self.events.pop() {
             budget -= 1;
             if budget == 0 {
-                return Err(format!("over {EVENT_BUDGET} events at {} ms: {}", at, self.describe()));
+                return Err(format!(
+                    "over {EVENT_BUDGET} events at {} ms: {}",
+                    at,
+                    self.describe()
+                ));
             }
             self.now = at;
             let e = self.slab.remove(&id).unwrap();
