@@ -3,7 +3,7 @@
 //! delays, drops, duplicates and reorders notifications, partitions the
 //! peers and crashes and restarts them.
 //!
-//! `ELECTION_SEEDS=n` runs seeds `0..n` (default 400); `ELECTION_SEED=s`
+//! `ELECTION_SEEDS=n` runs seeds `0..n` (default 1000); `ELECTION_SEED=s`
 //! replays one seed exactly, with a trace on stderr. A failure names its
 //! seed.
 //!
@@ -11,7 +11,8 @@
 //! + 1 observer) and the regime from `(s / 4) % 3`:
 //! - timely: no drops, partitions or crashes; delays 1–100 ms (half of
 //!   finalizeWait), duplicates, reordering, start times jittered 0–50 ms;
-//! - chaos: up to 15 s of drops (≤ 30 %), delays up to 1 s, duplicates,
+//! - chaos: up to 15 s of drops (≤ 30 %), delays up to 1 s, duplicates
+//!   (no likelier than drops),
 //!   two-way partitions and crash-restarts; then the network heals and
 //!   every peer is up;
 //! - chaos with one voter down for good (its ensemble still has a quorum
@@ -205,7 +206,11 @@ impl Sim {
             sim.healed_at = Some(0);
         } else {
             sim.drop_p = sim.rng.range(0, 30) as f64 / 100.0;
-            sim.dup_p = sim.rng.range(0, 20) as f64 / 100.0;
+            // Duplicates no likelier than drops: an observer whose round is
+            // ahead of looking voters ping-pongs with them (as Apache's
+            // WorkerReceivers do), and each duplicate starts another such
+            // chain; with dup ≤ drop the chains die out.
+            sim.dup_p = sim.rng.range(0, (sim.drop_p * 100.0) as u64) as f64 / 100.0;
             sim.max_delay = sim.rng.range(100, 1_000);
             sim.schedule(0, Event::Chaos);
             let heal = sim.rng.range(1_000, 15_000);
@@ -374,6 +379,7 @@ impl Sim {
                 }
                 self.healed_at = Some(self.now);
                 self.drop_p = 0.0;
+                self.dup_p = self.dup_p.min(0.02);
                 self.max_delay = 100;
                 for c in self.component.values_mut() {
                     *c = 0;
@@ -605,7 +611,7 @@ fn simulated_ensembles_elect() {
     let seeds: u64 = std::env::var("ELECTION_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(400);
+        .unwrap_or(1000);
     let mut failures = Vec::new();
     let mut per_regime: BTreeMap<String, usize> = BTreeMap::new();
     for seed in 0..seeds {
