@@ -5,16 +5,16 @@
 //!    `QuorumPeerMain` processes; server 3 is this test. The two elect a
 //!    leader (2 of 3). Then, as sid 3:
 //!    (a) on the election port: the handshakes the Apache nodes dial us with
-//!        are recorded and checked (`long -65536, long sid, int len,
-//!        "host:port"`); we dial each node, send a LOOKING notification made
-//!        by our encoder, and decode the replies: they name the leader that
-//!        `srvr` reports, in state LEADING / FOLLOWING, with the config text.
+//!    are recorded and checked (`long -65536, long sid, int len,
+//!    "host:port"`); we dial each node, send a LOOKING notification made
+//!    by our encoder, and decode the replies: they name the leader that
+//!    `srvr` reports, in state LEADING / FOLLOWING, with the config text.
 //!    (b) on the leader's quorum port, as a fresh follower: FOLLOWERINFO →
-//!        LEADERINFO → ACKEPOCH → SNAP + snapshot stream (read into a tree
-//!        holding the znodes a client created) → NEWLEADER → ACK → UPTODATE →
-//!        ACK; a client write → PROPOSAL with that txn → ACK → COMMIT; PINGs
-//!        answered with a touch table, after which the leader's `mntr`
-//!        counts us as a synced follower. Every packet must decode.
+//!    LEADERINFO → ACKEPOCH → SNAP + snapshot stream (read into a tree
+//!    holding the znodes a client created) → NEWLEADER → ACK → UPTODATE →
+//!    ACK; a client write → PROPOSAL with that txn → ACK → COMMIT; PINGs
+//!    answered with a touch table, after which the leader's `mntr`
+//!    counts us as a synced follower. Every packet must decode.
 //!    With `UPDATE_QUORUM_GOLDEN=1` the Apache bytes are written to
 //!    `tests/golden/quorum/*.hex`.
 //! 2. `golden_quorum_fixtures_decode`: those fixtures decode with our
