@@ -14,7 +14,10 @@
 //!    holding the znodes a client created) → NEWLEADER → ACK → UPTODATE →
 //!    ACK; a client write → PROPOSAL with that txn → ACK → COMMIT; PINGs
 //!    answered with a touch table, after which the leader's `mntr`
-//!    counts us as a synced follower. Every packet must decode.
+//!    counts us as a synced follower; then forwarded REQUESTs
+//!    (createSession, create, sync) and a REVALIDATE, answered by
+//!    PROPOSAL/COMMIT pairs, SYNC and the REVALIDATE reply. Every packet
+//!    must decode and re-encode to the bytes the leader sent.
 //!    With `UPDATE_QUORUM_GOLDEN=1` the Apache bytes are written to
 //!    `tests/golden/quorum/*.hex`.
 //! 2. `golden_quorum_fixtures_decode`: those fixtures decode with our
@@ -34,8 +37,8 @@ use std::time::{Duration, Instant};
 use zk_client::{Acl, Client, CreateMode};
 use zk_server::core::txn::TxnBody;
 use zk_server::quorum::types::{
-    make_zxid, Notification, ServerState, SessionTouch, Vote, ZabMessage, NOTIFICATION_VERSION,
-    ZAB_PROTOCOL_VERSION,
+    make_zxid, ForwardedRequest, Notification, ServerState, SessionTouch, TxnPacket, Vote,
+    ZabMessage, NOTIFICATION_VERSION, ZAB_PROTOCOL_VERSION,
 };
 use zk_server::quorum::wire::notification::{decode_notification, encode_notification};
 use zk_server::quorum::wire::packet::{
@@ -696,6 +699,115 @@ fn fake_peer_against_apache_ensemble() {
         Some("2")
     );
 
+    // Forwarded REQUESTs, as a follower's clients would send them: a global
+    // session created through us (createSession, data = the timeout), a
+    // create in it (data = CreateRequest), a sync (SyncRequest); each
+    // write comes back as a PROPOSAL, which we ACK, then COMMIT.
+    let ours = (OUR_SID << 56) | 0x77;
+    let mut ping = |l: &mut Learner, zxid: i64, raw: &[u8], c: &mut Captures| {
+        answer_ping(l, zxid, raw, c, &touch, &mut pings)
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut commit_of = |l: &mut Learner, c: &mut Captures| -> TxnPacket {
+        let t = loop {
+            match l.next(deadline) {
+                (ZabMessage::Proposal(t), _) => break t,
+                (ZabMessage::Ping { zxid }, raw) => ping(l, zxid, &raw, c),
+                (m, _) => panic!("expected PROPOSAL, got {m:?}"),
+            }
+        };
+        l.send(&ZabMessage::Ack {
+            zxid: t.txn.header.zxid,
+        });
+        loop {
+            match l.next(deadline) {
+                (ZabMessage::Commit { zxid }, _) => {
+                    assert_eq!(zxid, t.txn.header.zxid);
+                    break t;
+                }
+                (ZabMessage::Ping { zxid }, raw) => ping(l, zxid, &raw, c),
+                (m, _) => panic!("expected COMMIT, got {m:?}"),
+            }
+        }
+    };
+    l.send(&ZabMessage::Request(ForwardedRequest {
+        session_id: ours,
+        cxid: 0,
+        op: zk_client::OpCode::CreateSession as i32,
+        request: Bytes::copy_from_slice(&15000i32.to_be_bytes()),
+        auth: vec![],
+    }));
+    let t = commit_of(&mut l, &mut captures);
+    assert_eq!(t.txn.header.client_id, ours);
+    assert!(
+        matches!(t.txn.body, TxnBody::CreateSession(ref c) if c.time_out == 15000),
+        "{t:?}"
+    );
+    let create = jute::proto::CreateRequest {
+        path: "/wire/fwd".into(),
+        data: Some(Bytes::from_static(b"forwarded")),
+        acl: Acl::open_unsafe(),
+        flags: 0,
+    };
+    l.send(&ZabMessage::Request(ForwardedRequest {
+        session_id: ours,
+        cxid: 1,
+        op: zk_client::OpCode::Create as i32,
+        request: jute::to_bytes(&create),
+        auth: vec![],
+    }));
+    let t = commit_of(&mut l, &mut captures);
+    assert_eq!((t.txn.header.client_id, t.txn.header.cxid), (ours, 1));
+    assert!(
+        matches!(t.txn.body, TxnBody::Create(ref c) if c.path == "/wire/fwd"),
+        "{t:?}"
+    );
+    // The leader sends COMMIT before its own CommitProcessor applies the
+    // txn, so its clients may see the node a moment later.
+    let seen_by = Instant::now() + Duration::from_secs(3);
+    let data = loop {
+        match rt.block_on(client.get_data("/wire/fwd", false)) {
+            Ok((data, _)) => break data,
+            Err(e) if Instant::now() < seen_by => {
+                eprintln!("not yet visible: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => panic!("the forwarded create never became visible: {e}"),
+        }
+    };
+    assert_eq!(data.as_deref(), Some(&b"forwarded"[..]));
+    // sync: the leader answers with a SYNC packet once nothing is pending.
+    l.send(&ZabMessage::Request(ForwardedRequest {
+        session_id: ours,
+        cxid: 2,
+        op: zk_client::OpCode::Sync as i32,
+        request: jute::to_bytes(&jute::proto::SyncRequest {
+            path: "/wire".into(),
+        }),
+        auth: vec![],
+    }));
+    // REVALIDATE of our session: the leader knows it.
+    l.send(&ZabMessage::Revalidate {
+        session_id: ours,
+        timeout_ms: 15000,
+    });
+    let (mut synced, mut revalidated) = (false, false);
+    while !(synced && revalidated) {
+        match l.next(deadline) {
+            (ZabMessage::Sync, raw) => {
+                captures.add("sync", "packet", "leader", &raw);
+                synced = true;
+            }
+            (ZabMessage::RevalidateReply { session_id, valid }, raw) => {
+                assert_eq!((session_id, valid), (ours, true));
+                captures.add("revalidate_reply", "packet", "leader", &raw);
+                revalidated = true;
+            }
+            (ZabMessage::Ping { zxid }, raw) => ping(&mut l, zxid, &raw, &mut captures),
+            (m, _) => panic!("expected SYNC and REVALIDATE, got {m:?}"),
+        }
+    }
+
     stop.store(true, Ordering::Relaxed);
     let _ = rt.block_on(client.close());
     if std::env::var_os("UPDATE_QUORUM_GOLDEN").is_some() {
@@ -745,6 +857,8 @@ fn golden_quorum_fixtures_decode() {
         "proposal",
         "commit",
         "ping",
+        "sync",
+        "revalidate_reply",
     ] {
         assert!(names.contains(&want), "fixture {want} missing: {names:?}");
     }
