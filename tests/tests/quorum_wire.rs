@@ -17,7 +17,8 @@
 //!    counts us as a synced follower; then forwarded REQUESTs
 //!    (createSession, create, sync) and a REVALIDATE, answered by
 //!    PROPOSAL/COMMIT pairs, SYNC and the REVALIDATE reply. Every packet
-//!    must decode and re-encode to the bytes the leader sent.
+//!    must decode and re-encode to the bytes the leader sent. Last, we
+//!    rejoin one write behind and are synced by DIFF + PROPOSAL/COMMIT.
 //!    With `UPDATE_QUORUM_GOLDEN=1` the Apache bytes are written to
 //!    `tests/golden/quorum/*.hex`.
 //! 2. `golden_quorum_fixtures_decode`: those fixtures decode with our
@@ -808,6 +809,78 @@ fn fake_peer_against_apache_ensemble() {
         }
     }
 
+    // Rejoin with our log: a learner one write behind is synced by DIFF
+    // (then the missed PROPOSAL + COMMIT pairs, then NEWLEADER).
+    let our_last = t.txn.header.zxid;
+    drop(l);
+    rt.block_on(client.create(
+        "/wire/missed",
+        b"while away".as_slice(),
+        &open,
+        CreateMode::Persistent,
+    ))
+    .expect("create /wire/missed");
+    let sock = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).expect("quorum port");
+    sock.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut l = Learner {
+        sock,
+        buf: BytesMut::new(),
+        received: Vec::new(),
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    l.send(&ZabMessage::FollowerInfo {
+        accepted_epoch: 1,
+        info: jute::quorum::LearnerInfo {
+            serverid: OUR_SID,
+            protocol_version: ZAB_PROTOCOL_VERSION,
+            config_version: 0,
+        },
+    });
+    assert!(matches!(
+        l.next(deadline).0,
+        ZabMessage::LeaderInfo { new_epoch: 1, .. }
+    ));
+    // The epoch was already accepted: -1 (Learner.registerWithLeader).
+    l.send(&ZabMessage::AckEpoch {
+        last_logged_zxid: our_last,
+        current_epoch: -1,
+    });
+    let (m, raw) = l.next(deadline);
+    let ZabMessage::Diff { zxid: diff_zxid } = m else {
+        panic!("expected DIFF, got {m:?}");
+    };
+    captures.add("diff", "packet", "leader", &raw);
+    let mut missed = Vec::new();
+    let nl_zxid = loop {
+        match l.next(deadline).0 {
+            ZabMessage::Proposal(t) => missed.push(t),
+            ZabMessage::Commit { zxid } => {
+                assert_eq!(Some(zxid), missed.last().map(|t| t.txn.header.zxid))
+            }
+            ZabMessage::NewLeader { zxid, .. } => break zxid,
+            m => panic!("expected the DIFF's proposals, got {m:?}"),
+        }
+    };
+    assert_eq!(nl_zxid, make_zxid(1, 0));
+    assert!(missed.iter().all(|t| t.txn.header.zxid > our_last));
+    assert_eq!(missed.last().map(|t| t.txn.header.zxid), Some(diff_zxid));
+    assert!(
+        missed
+            .iter()
+            .any(|t| matches!(t.txn.body, TxnBody::Create(ref c) if c.path == "/wire/missed")),
+        "{missed:?}"
+    );
+    l.send(&ZabMessage::Ack { zxid: nl_zxid });
+    loop {
+        match l.next(deadline).0 {
+            ZabMessage::UpToDate => break,
+            ZabMessage::Ping { .. } => {}
+            m => panic!("expected UPTODATE, got {m:?}"),
+        }
+    }
+    l.send(&ZabMessage::Ack { zxid: nl_zxid });
+
     stop.store(true, Ordering::Relaxed);
     let _ = rt.block_on(client.close());
     if std::env::var_os("UPDATE_QUORUM_GOLDEN").is_some() {
@@ -859,6 +932,7 @@ fn golden_quorum_fixtures_decode() {
         "ping",
         "sync",
         "revalidate_reply",
+        "diff",
     ] {
         assert!(names.contains(&want), "fixture {want} missing: {names:?}");
     }
