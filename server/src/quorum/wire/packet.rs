@@ -233,7 +233,7 @@ pub fn from_packet(p: &QuorumPacket, from: Sender) -> Result<ZabMessage, WireErr
         (COMMIT, _) => ZabMessage::Commit { zxid },
         (PING, Sender::Leader) => ZabMessage::Ping { zxid },
         (PING, Sender::Learner) => {
-            if data.len() % 12 != 0 {
+            if !data.len().is_multiple_of(12) {
                 return Err(WireError::Invalid(format!(
                     "PING touch table of {} bytes is not a whole number of 12-byte entries",
                     data.len()
