@@ -41,7 +41,7 @@ fn run_shape(name: &str, voters: usize, observers: usize, default_seeds: u64) {
     for seed in seeds(default_seeds) {
         let mut w = World::new(seed, sim, Box::new(oracle::MaxVote));
         if let Err(e) = w.run() {
-            panic!("{name}: seed {seed} failed: {e}\n  stats: {:?}\n  replay: ZAB_SEED={seed} cargo test --release -p zk-server --test zab_sim {name}", w.stats);
+            panic!("{name}: seed {seed} failed: {e}\n  stats: {:?}\n  replay: ZAB_SEED={seed} cargo test --release -p zk-server --test zab_sim -- --exact {name}", w.stats);
         }
         total.0 += w.checker.commits;
         total.1 += w.stats.elections;

@@ -273,12 +273,18 @@ impl World {
                 continue;
             }
             let mut outs = Vec::new();
+            if trace() {
+                eprintln!("{now} n{sid} <- {}", brief(&input));
+            }
             match &mut n.role {
                 Role::Looking => continue,
                 Role::Leading(l) => l.handle(now, input, &mut outs),
                 Role::Following(l) => l.handle(now, input, &mut outs),
             }
             for o in outs {
+                if trace() {
+                    eprintln!("{now} n{sid} -> {}", brief(&o));
+                }
                 if self.node(sid).gen != gen {
                     break;
                 }
@@ -470,7 +476,9 @@ impl World {
     }
 
     fn send(&mut self, c: u64, from: Sid, to: Sid, msg: SimMsg) {
-        let base = if self.rng.chance(50) {
+        // Spikes of up to 300 ms while faults run; a healed network is fast.
+        let spikes = self.now < self.sim.fault_ms;
+        let base = if spikes && self.rng.chance(50) {
             self.rng.range(30, 300)
         } else {
             self.rng.range(1, 30)
@@ -810,7 +818,15 @@ impl World {
         let want = &leaders[0].rep.applied;
         for n in &self.nodes {
             if !n.up || !n.serving {
-                return Err(format!("not converged: node {} is not serving", n.sid));
+                let role = match &n.role {
+                    Role::Looking => "looking".to_string(),
+                    Role::Leading(l) => format!("leading {:?} epoch {}", l.phase(), l.epoch()),
+                    Role::Following(l) => format!("following {} {:?} epoch {}", l.leader(), l.phase(), l.epoch()),
+                };
+                return Err(format!(
+                    "not converged: node {} (up {}) is not serving: {role}; accepted {} current {} last {:#x}",
+                    n.sid, n.up, n.rep.accepted_epoch, n.rep.current_epoch, n.rep.last_logged_zxid()
+                ));
             }
             if n.rep.applied.len() != want.len() {
                 return Err(format!(
@@ -835,5 +851,20 @@ fn request(session_id: i64, cxid: i32, op: i32) -> ForwardedRequest {
         op,
         request: Bytes::new(),
         auth: Vec::new(),
+    }
+}
+
+/// `ZAB_TRACE=1` prints every input and output (for replaying one seed).
+fn trace() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("ZAB_TRACE").is_some())
+}
+
+fn brief(x: &dyn std::fmt::Debug) -> String {
+    let s = format!("{x:?}");
+    if s.len() > 160 {
+        format!("{}…", &s[..160])
+    } else {
+        s
     }
 }
