@@ -33,7 +33,12 @@ fn entry_hash(prev: u64, t: &TxnPacket) -> u64 {
 impl Checker {
     /// Checks `applied[from..]` of a serving node against the history,
     /// extending the history where the node is ahead.
-    pub fn check_applied(&mut self, sid: Sid, applied: &[TxnPacket], from: usize) -> Result<(), String> {
+    pub fn check_applied(
+        &mut self,
+        sid: Sid,
+        applied: &[TxnPacket],
+        from: usize,
+    ) -> Result<(), String> {
         let mut hash = if from == 0 {
             0
         } else {
@@ -53,7 +58,10 @@ impl Checker {
             } else {
                 if let Some(prev) = self.history.last() {
                     if prev.0 >= h.zxid {
-                        return Err(format!("node {sid}: zxid {:#x} after {:#x}", h.zxid, prev.0));
+                        return Err(format!(
+                            "node {sid}: zxid {:#x} after {:#x}",
+                            h.zxid, prev.0
+                        ));
                     }
                 }
                 if let Some(&last) = self.client_last_seq.get(&h.client_id) {
@@ -78,9 +86,16 @@ impl Checker {
         }
     }
 
-    pub fn on_established(&mut self, sid: Sid, epoch: i64, applied: &[TxnPacket]) -> Result<(), String> {
+    pub fn on_established(
+        &mut self,
+        sid: Sid,
+        epoch: i64,
+        applied: &[TxnPacket],
+    ) -> Result<(), String> {
         if let Some(other) = self.leaders.insert(epoch, sid) {
-            return Err(format!("two leaders established epoch {epoch}: {other} and {sid}"));
+            return Err(format!(
+                "two leaders established epoch {epoch}: {other} and {sid}"
+            ));
         }
         self.check_applied(sid, applied, 0)?;
         let last = applied.last().map_or(0, |t| t.txn.header.zxid);
@@ -94,7 +109,12 @@ impl Checker {
         Ok(())
     }
 
-    pub fn on_serving(&mut self, sid: Sid, epoch: i64, applied: &[TxnPacket]) -> Result<(), String> {
+    pub fn on_serving(
+        &mut self,
+        sid: Sid,
+        epoch: i64,
+        applied: &[TxnPacket],
+    ) -> Result<(), String> {
         self.check_applied(sid, applied, 0)?;
         let last = applied.last().map_or(0, |t| t.txn.header.zxid);
         let need = self.established_zxid.get(&epoch).copied().unwrap_or(0);
@@ -114,7 +134,12 @@ impl Checker {
         self.commits += 1;
     }
 
-    pub fn on_sync_done(&mut self, sid: Sid, applied_last: i64, required: i64) -> Result<(), String> {
+    pub fn on_sync_done(
+        &mut self,
+        sid: Sid,
+        applied_last: i64,
+        required: i64,
+    ) -> Result<(), String> {
         self.syncs_checked += 1;
         if applied_last < required {
             return Err(format!(

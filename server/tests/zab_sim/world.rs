@@ -229,7 +229,8 @@ impl World {
                 if n.up && n.gen == gen {
                     n.rep.fsync(upto);
                     n.fsync_pending = false;
-                    self.queue.push_back((sid, gen, Input::Persisted { zxid: upto }));
+                    self.queue
+                        .push_back((sid, gen, Input::Persisted { zxid: upto }));
                     self.schedule_fsync(sid);
                 }
             }
@@ -371,7 +372,8 @@ impl World {
                         n.next_zxid - 1
                     };
                     self.sync_expect.insert(request.cxid, last);
-                    self.queue.push_back((sid, gen, Input::ProcessSync { from }));
+                    self.queue
+                        .push_back((sid, gen, Input::ProcessSync { from }));
                 } else {
                     self.propose(sid, request.session_id, request.cxid);
                 }
@@ -415,11 +417,9 @@ impl World {
                 let Some(id) = n.syncs.pop_front() else {
                     return Err(format!("learner {sid}: SYNC without a forwarded sync"));
                 };
-                let need = self
-                    .sync_expect
-                    .get(&id)
-                    .copied()
-                    .ok_or(format!("learner {sid}: SYNC for sync {id} the leader never processed"))?;
+                let need = self.sync_expect.get(&id).copied().ok_or(format!(
+                    "learner {sid}: SYNC for sync {id} the leader never processed"
+                ))?;
                 self.checker.on_sync_done(sid, last, need)?;
             }
             Output::Serving { epoch } => {
@@ -468,11 +468,8 @@ impl World {
             }),
         };
         let gen = n.gen;
-        self.queue.push_back((
-            sid,
-            gen,
-            Input::Propose(TxnPacket { txn, digest: None }),
-        ));
+        self.queue
+            .push_back((sid, gen, Input::Propose(TxnPacket { txn, digest: None })));
     }
 
     fn send(&mut self, c: u64, from: Sid, to: Sid, msg: SimMsg) {
@@ -524,7 +521,8 @@ impl World {
                 ZabMessage::Snap { zxid: z }
             }
         };
-        self.queue.push_back((to, gen, Input::Received { from, msg }));
+        self.queue
+            .push_back((to, gen, Input::Received { from, msg }));
         Ok(())
     }
 
@@ -550,8 +548,10 @@ impl World {
         if let Some(old) = self.node(ld).conns.insert(l, c) {
             self.conns.remove(&old);
         }
-        self.queue.push_back((ld, ldg, Input::PeerConnected { sid: l }));
-        self.queue.push_back((l, lg, Input::PeerConnected { sid: ld }));
+        self.queue
+            .push_back((ld, ldg, Input::PeerConnected { sid: l }));
+        self.queue
+            .push_back((l, lg, Input::PeerConnected { sid: ld }));
     }
 
     /// A connection breaks: both ends hear of it, in-flight data is lost.
@@ -792,7 +792,8 @@ impl World {
             let id = self.next_sync_id;
             self.next_sync_id += 1;
             self.node(sid).syncs.push_back(id);
-            self.queue.push_back((sid, gen, Input::Forward(request(client, id, 9))));
+            self.queue
+                .push_back((sid, gen, Input::Forward(request(client, id, 9))));
             return Ok(());
         }
         let seq = self.clients[ci].next_seq;
@@ -800,7 +801,8 @@ impl World {
         if is_leader {
             self.propose(sid, client, seq);
         } else {
-            self.queue.push_back((sid, gen, Input::Forward(request(client, seq, 5))));
+            self.queue
+                .push_back((sid, gen, Input::Forward(request(client, seq, 5))));
         }
         Ok(())
     }
@@ -813,7 +815,10 @@ impl World {
             .filter(|n| matches!(&n.role, Role::Leading(l) if l.phase() == LeaderPhase::Broadcast))
             .collect();
         if leaders.len() != 1 {
-            return Err(format!("not converged: {} leaders in broadcast", leaders.len()));
+            return Err(format!(
+                "not converged: {} leaders in broadcast",
+                leaders.len()
+            ));
         }
         let want = &leaders[0].rep.applied;
         for n in &self.nodes {
@@ -821,7 +826,12 @@ impl World {
                 let role = match &n.role {
                     Role::Looking => "looking".to_string(),
                     Role::Leading(l) => format!("leading {:?} epoch {}", l.phase(), l.epoch()),
-                    Role::Following(l) => format!("following {} {:?} epoch {}", l.leader(), l.phase(), l.epoch()),
+                    Role::Following(l) => format!(
+                        "following {} {:?} epoch {}",
+                        l.leader(),
+                        l.phase(),
+                        l.epoch()
+                    ),
                 };
                 return Err(format!(
                     "not converged: node {} (up {}) is not serving: {role}; accepted {} current {} last {:#x}",

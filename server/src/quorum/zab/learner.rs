@@ -222,7 +222,10 @@ impl Learner {
     /// `registerWithLeader`'s answer to LEADERINFO.
     fn leader_info(&mut self, msg: ZabMessage, out: &mut Vec<Output>) {
         let ZabMessage::LeaderInfo { new_epoch, .. } = msg else {
-            return self.abandon(format!("First packet {msg:?} should have been LEADERINFO"), out);
+            return self.abandon(
+                format!("First packet {msg:?} should have been LEADERINFO"),
+                out,
+            );
         };
         let current_epoch = if new_epoch > self.accepted_epoch {
             out.push(Output::WriteAcceptedEpoch(new_epoch));
@@ -266,10 +269,7 @@ impl Learner {
                 self.last_persisted = zxid;
             }
             other => {
-                return self.abandon(
-                    format!("Got unexpected packet from leader: {other:?}"),
-                    out,
-                )
+                return self.abandon(format!("Got unexpected packet from leader: {other:?}"), out)
             }
         }
         self.phase = LearnerPhase::Syncing;
@@ -297,14 +297,9 @@ impl Learner {
                 self.phase = LearnerPhase::AwaitDurable;
                 self.maybe_ack_newleader(out);
             }
-            ZabMessage::UpToDate if self.phase == LearnerPhase::AwaitUpToDate => {
-                self.uptodate(out)
-            }
+            ZabMessage::UpToDate if self.phase == LearnerPhase::AwaitUpToDate => self.uptodate(out),
             ZabMessage::Ping { .. } => {}
-            other => self.abandon(
-                format!("unexpected packet during sync: {other:?}"),
-                out,
-            ),
+            other => self.abandon(format!("unexpected packet during sync: {other:?}"), out),
         }
     }
 
