@@ -433,7 +433,7 @@ impl World {
     }
 
     fn schedule_fsync(&mut self, sid: Sid) {
-        let d = self.rng.range(1, 15);
+        let d = self.rng.range(1, 40);
         let n = self.node(sid);
         if n.fsync_pending || n.rep.tail.is_empty() {
             return;
@@ -594,10 +594,10 @@ impl World {
 
     fn crash(&mut self, sid: Sid) {
         self.stats.crashes += 1;
+        // Down first: the unsynced tail must not be drained by `end_role`.
+        self.node(sid).up = false;
+        self.node(sid).rep.crash();
         self.end_role(sid);
-        let n = self.node(sid);
-        n.up = false;
-        n.rep.crash();
         let d = self.rng.range(100, 3000);
         self.at(self.now + d, Ev::Restart { sid });
     }
@@ -716,7 +716,16 @@ impl World {
 
     fn fault(&mut self) -> Result<(), String> {
         let n = self.nodes.len() as u64;
-        match self.rng.range(0, 10) {
+        match self.rng.range(0, 11) {
+            10 => {
+                // A power failure: every node crashes at once, each losing
+                // its unsynced tail.
+                for sid in 1..=self.nodes.len() as Sid {
+                    if self.node(sid).up {
+                        self.crash(sid);
+                    }
+                }
+            }
             0..=2 => {
                 let sid = self.rng.range(1, n + 1) as Sid;
                 if self.node(sid).up {
