@@ -56,22 +56,22 @@ fn run_shape(name: &str, voters: usize, observers: usize, default_seeds: u64) {
 
 #[test]
 fn three_nodes() {
-    run_shape("three_nodes", 3, 0, 100);
+    run_shape("three_nodes", 3, 0, 150);
 }
 
 #[test]
 fn five_nodes() {
-    run_shape("five_nodes", 5, 0, 60);
+    run_shape("five_nodes", 5, 0, 100);
 }
 
 #[test]
 fn four_nodes() {
-    run_shape("four_nodes", 4, 0, 60);
+    run_shape("four_nodes", 4, 0, 100);
 }
 
 #[test]
 fn three_nodes_and_an_observer() {
-    run_shape("three_nodes_and_an_observer", 3, 1, 60);
+    run_shape("three_nodes_and_an_observer", 3, 1, 100);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! later leader's and every later-synced learner's state; per-client FIFO;
 //! a sync answered at a learner shows what the leader had proposed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use zk_server::quorum::types::{Sid, TxnPacket};
 
 #[derive(Default)]
@@ -14,7 +14,7 @@ pub struct Checker {
     leaders: BTreeMap<i64, Sid>,
     /// Acknowledged writes: (client, seq) → zxid.
     acked: BTreeMap<(i64, i32), i64>,
-    max_acked_zxid: i64,
+    acked_zxids: BTreeSet<i64>,
     /// The leader's last zxid when it established each epoch.
     established_zxid: BTreeMap<i64, i64>,
     client_last_seq: BTreeMap<i64, i32>,
@@ -98,12 +98,17 @@ impl Checker {
             ));
         }
         self.check_applied(sid, applied, 0)?;
+        // Every write acknowledged in an earlier epoch. (A leader whose
+        // NEWLEADER quorum formed from ACKs in flight may establish after a
+        // later epoch's leader already wrote; it can never commit, since
+        // every quorum now holds a node that accepted the later epoch.)
         let last = applied.last().map_or(0, |t| t.txn.header.zxid);
-        if last < self.max_acked_zxid {
-            return Err(format!(
-                "leader {sid} of epoch {epoch} lacks acknowledged writes: last {last:#x} < acked {:#x}",
-                self.max_acked_zxid
-            ));
+        if let Some(&need) = self.acked_zxids.range(..(epoch << 32)).next_back() {
+            if last < need {
+                return Err(format!(
+                    "leader {sid} of epoch {epoch} lacks acknowledged writes: last {last:#x} < acked {need:#x}"
+                ));
+            }
         }
         self.established_zxid.insert(epoch, last);
         Ok(())
@@ -130,7 +135,7 @@ impl Checker {
     pub fn on_ack(&mut self, t: &TxnPacket) {
         let h = &t.txn.header;
         self.acked.insert((h.client_id, h.cxid), h.zxid);
-        self.max_acked_zxid = self.max_acked_zxid.max(h.zxid);
+        self.acked_zxids.insert(h.zxid);
         self.commits += 1;
     }
 

@@ -5,8 +5,9 @@
 //!
 //! Invariants: `pending` holds the logged, not yet delivered txns in zxid
 //! order; a COMMIT delivers the head of `pending` and nothing else; no ACK
-//! of a proposal leaves before the NEWLEADER ACK; the NEWLEADER ACK leaves
-//! only once the log is durable up to everything the sync brought.
+//! of a proposal leaves before the NEWLEADER ACK; currentEpoch is written,
+//! and the NEWLEADER ACK leaves, only once the log is durable up to
+//! everything the sync brought.
 
 use super::config::ZabConfig;
 use super::io::{Input, Output};
@@ -286,14 +287,13 @@ impl Learner {
             }
             ZabMessage::Commit { zxid } => self.commits_before_uptodate.push(zxid),
             ZabMessage::NewLeader { .. } if self.phase == LearnerPhase::Syncing => {
-                // Log what the sync brought, then currentEpoch; the ACK waits
+                // Log what the sync brought; currentEpoch and the ACK wait
                 // until it is durable.
                 let n = self.pending.len();
                 for p in self.pending.iter().skip(n - self.unlogged) {
                     out.push(Output::Persist(p.clone()));
                 }
                 self.unlogged = 0;
-                out.push(Output::WriteCurrentEpoch(self.new_epoch));
                 self.phase = LearnerPhase::AwaitDurable;
                 self.maybe_ack_newleader(out);
             }
@@ -326,6 +326,10 @@ impl Learner {
         if self.phase != LearnerPhase::AwaitDurable || self.last_persisted < self.last_logged {
             return;
         }
+        // currentEpoch only now: written earlier, a crash could leave a
+        // node claiming the new epoch (and so winning elections) without
+        // the history that epoch started from.
+        out.push(Output::WriteCurrentEpoch(self.new_epoch));
         self.phase = LearnerPhase::AwaitUpToDate;
         self.send(
             ZabMessage::Ack {

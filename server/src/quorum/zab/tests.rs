@@ -556,10 +556,8 @@ fn learner_syncs_by_diff_and_acks_newleader_only_when_durable() {
     );
     assert_eq!(
         out,
-        [
-            Output::Persist(txn(make_zxid(3, 2))),
-            Output::WriteCurrentEpoch(4)
-        ]
+        [Output::Persist(txn(make_zxid(3, 2)))],
+        "currentEpoch waits for the sync's txns to be durable"
     );
     let mut out = Vec::new();
     l.handle(
@@ -569,11 +567,12 @@ fn learner_syncs_by_diff_and_acks_newleader_only_when_durable() {
         },
         &mut out,
     );
-    // The NEWLEADER ACK first, then (as 3.8.0's SendAckRequestProcessor)
-    // the ACKs of what was logged.
+    // Once durable: currentEpoch, the NEWLEADER ACK, then (as 3.8.0's
+    // SendAckRequestProcessor) the ACKs of what was logged.
     assert_eq!(
         out,
         [
+            Output::WriteCurrentEpoch(4),
             Output::Send {
                 to: 1,
                 msg: ZabMessage::Ack { zxid: e }
@@ -652,4 +651,21 @@ fn learner_truncates_on_trunc_and_abandons_a_silent_leader() {
     assert!(out.is_empty(), "initLimit (1000 ms) during sync");
     l.handle(1002, Input::Tick, &mut out);
     assert!(matches!(&out[..], [Output::Abandon { .. }]));
+}
+
+#[test]
+fn sync_matches_a_running_3_8_0_leader() {
+    // Seen in a 3.8.0 ensemble's log: "Synchronizing with Learner sid: 1
+    // maxCommittedLog=0x10000000e minCommittedLog=0x100000001
+    // lastProcessedZxid=0x10000000e peerLastZxid=0x100000007" → "Sending
+    // DIFF zxid=0x10000000e"; on a fresh ensemble "peerLastZxid=0x0" →
+    // "Sending DIFF zxid=0x0".
+    let e = make_zxid(1, 0);
+    let zxids: Vec<i64> = (1..=0xe).map(|c| e + c).collect();
+    let plan = sync_plan(e + 7, &log_of(&zxids, e + 0xe));
+    assert_eq!(plan.packets[0], ZabMessage::Diff { zxid: e + 0xe });
+    assert_eq!(plan.packets.len(), 1 + 2 * 7, "pairs for 0x8..=0xe");
+    assert_eq!(plan.packets[1], ZabMessage::Proposal(txn(e + 8)));
+    let plan = sync_plan(0, &log_of(&[], 0));
+    assert_eq!(plan.packets, [ZabMessage::Diff { zxid: 0 }]);
 }
