@@ -1,9 +1,11 @@
 //! Seeded simulation of whole ensembles driving the pure Zab roles
 //! (`zk_server::quorum::zab`) through delays, reordering across
-//! connections, connection drops, partitions and crash-restarts that lose
-//! unsynced writes. A failure prints its seed; `ZAB_SEED=<n>` replays
-//! exactly that run (for every shape), `ZAB_SEEDS=<n>` sets how many seeds
-//! each shape runs.
+//! connections, connection drops, partitions, crash-restarts and power
+//! failures (every node at once) that lose unsynced writes; then the network
+//! heals and the ensemble must converge. A failure prints its seed;
+//! `ZAB_SEED=<n>` replays exactly that run (for every shape; `ZAB_TRACE=1`
+//! prints every input and output), `ZAB_SEEDS=<n>` sets how many seeds each
+//! shape runs.
 
 #[path = "zab_sim/checker.rs"]
 mod checker;
@@ -41,7 +43,7 @@ fn run_shape(name: &str, voters: usize, observers: usize, default_seeds: u64) {
     for seed in seeds(default_seeds) {
         let mut w = World::new(seed, sim, Box::new(oracle::MaxVote));
         if let Err(e) = w.run() {
-            panic!("{name}: seed {seed} failed: {e}\n  stats: {:?}\n  replay: ZAB_SEED={seed} cargo test --release -p zk-server --test zab_sim {name}", w.stats);
+            panic!("{name}: seed {seed} failed: {e}\n  stats: {:?}\n  replay: ZAB_SEED={seed} cargo test --release -p zk-server --test zab_sim -- --exact {name}", w.stats);
         }
         total.0 += w.checker.commits;
         total.1 += w.stats.elections;
@@ -56,22 +58,22 @@ fn run_shape(name: &str, voters: usize, observers: usize, default_seeds: u64) {
 
 #[test]
 fn three_nodes() {
-    run_shape("three_nodes", 3, 0, 100);
+    run_shape("three_nodes", 3, 0, 300);
 }
 
 #[test]
 fn five_nodes() {
-    run_shape("five_nodes", 5, 0, 60);
+    run_shape("five_nodes", 5, 0, 200);
 }
 
 #[test]
 fn four_nodes() {
-    run_shape("four_nodes", 4, 0, 60);
+    run_shape("four_nodes", 4, 0, 200);
 }
 
 #[test]
 fn three_nodes_and_an_observer() {
-    run_shape("three_nodes_and_an_observer", 3, 1, 60);
+    run_shape("three_nodes_and_an_observer", 3, 1, 200);
 }
 
 #[test]

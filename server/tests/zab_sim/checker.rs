@@ -4,7 +4,7 @@
 //! later leader's and every later-synced learner's state; per-client FIFO;
 //! a sync answered at a learner shows what the leader had proposed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use zk_server::quorum::types::{Sid, TxnPacket};
 
 #[derive(Default)]
@@ -14,7 +14,7 @@ pub struct Checker {
     leaders: BTreeMap<i64, Sid>,
     /// Acknowledged writes: (client, seq) → zxid.
     acked: BTreeMap<(i64, i32), i64>,
-    max_acked_zxid: i64,
+    acked_zxids: BTreeSet<i64>,
     /// The leader's last zxid when it established each epoch.
     established_zxid: BTreeMap<i64, i64>,
     client_last_seq: BTreeMap<i64, i32>,
@@ -33,7 +33,12 @@ fn entry_hash(prev: u64, t: &TxnPacket) -> u64 {
 impl Checker {
     /// Checks `applied[from..]` of a serving node against the history,
     /// extending the history where the node is ahead.
-    pub fn check_applied(&mut self, sid: Sid, applied: &[TxnPacket], from: usize) -> Result<(), String> {
+    pub fn check_applied(
+        &mut self,
+        sid: Sid,
+        applied: &[TxnPacket],
+        from: usize,
+    ) -> Result<(), String> {
         let mut hash = if from == 0 {
             0
         } else {
@@ -53,7 +58,10 @@ impl Checker {
             } else {
                 if let Some(prev) = self.history.last() {
                     if prev.0 >= h.zxid {
-                        return Err(format!("node {sid}: zxid {:#x} after {:#x}", h.zxid, prev.0));
+                        return Err(format!(
+                            "node {sid}: zxid {:#x} after {:#x}",
+                            h.zxid, prev.0
+                        ));
                     }
                 }
                 if let Some(&last) = self.client_last_seq.get(&h.client_id) {
@@ -78,23 +86,40 @@ impl Checker {
         }
     }
 
-    pub fn on_established(&mut self, sid: Sid, epoch: i64, applied: &[TxnPacket]) -> Result<(), String> {
+    pub fn on_established(
+        &mut self,
+        sid: Sid,
+        epoch: i64,
+        applied: &[TxnPacket],
+    ) -> Result<(), String> {
         if let Some(other) = self.leaders.insert(epoch, sid) {
-            return Err(format!("two leaders established epoch {epoch}: {other} and {sid}"));
+            return Err(format!(
+                "two leaders established epoch {epoch}: {other} and {sid}"
+            ));
         }
         self.check_applied(sid, applied, 0)?;
+        // Every write acknowledged in an earlier epoch. (A leader whose
+        // NEWLEADER quorum formed from ACKs in flight may establish after a
+        // later epoch's leader already wrote; it can never commit, since
+        // every quorum now holds a node that accepted the later epoch.)
         let last = applied.last().map_or(0, |t| t.txn.header.zxid);
-        if last < self.max_acked_zxid {
-            return Err(format!(
-                "leader {sid} of epoch {epoch} lacks acknowledged writes: last {last:#x} < acked {:#x}",
-                self.max_acked_zxid
-            ));
+        if let Some(&need) = self.acked_zxids.range(..(epoch << 32)).next_back() {
+            if last < need {
+                return Err(format!(
+                    "leader {sid} of epoch {epoch} lacks acknowledged writes: last {last:#x} < acked {need:#x}"
+                ));
+            }
         }
         self.established_zxid.insert(epoch, last);
         Ok(())
     }
 
-    pub fn on_serving(&mut self, sid: Sid, epoch: i64, applied: &[TxnPacket]) -> Result<(), String> {
+    pub fn on_serving(
+        &mut self,
+        sid: Sid,
+        epoch: i64,
+        applied: &[TxnPacket],
+    ) -> Result<(), String> {
         self.check_applied(sid, applied, 0)?;
         let last = applied.last().map_or(0, |t| t.txn.header.zxid);
         let need = self.established_zxid.get(&epoch).copied().unwrap_or(0);
@@ -110,11 +135,16 @@ impl Checker {
     pub fn on_ack(&mut self, t: &TxnPacket) {
         let h = &t.txn.header;
         self.acked.insert((h.client_id, h.cxid), h.zxid);
-        self.max_acked_zxid = self.max_acked_zxid.max(h.zxid);
+        self.acked_zxids.insert(h.zxid);
         self.commits += 1;
     }
 
-    pub fn on_sync_done(&mut self, sid: Sid, applied_last: i64, required: i64) -> Result<(), String> {
+    pub fn on_sync_done(
+        &mut self,
+        sid: Sid,
+        applied_last: i64,
+        required: i64,
+    ) -> Result<(), String> {
         self.syncs_checked += 1;
         if applied_last < required {
             return Err(format!(

@@ -19,10 +19,7 @@ impl Replica {
     }
 
     pub fn last_logged_zxid(&self) -> i64 {
-        self.tail
-            .last()
-            .or(self.durable.last())
-            .map_or(0, zxid)
+        self.tail.last().or(self.durable.last()).map_or(0, zxid)
     }
 
     pub fn last_applied_zxid(&self) -> i64 {

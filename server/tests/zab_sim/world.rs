@@ -229,7 +229,8 @@ impl World {
                 if n.up && n.gen == gen {
                     n.rep.fsync(upto);
                     n.fsync_pending = false;
-                    self.queue.push_back((sid, gen, Input::Persisted { zxid: upto }));
+                    self.queue
+                        .push_back((sid, gen, Input::Persisted { zxid: upto }));
                     self.schedule_fsync(sid);
                 }
             }
@@ -273,12 +274,18 @@ impl World {
                 continue;
             }
             let mut outs = Vec::new();
+            if trace() {
+                eprintln!("{now} n{sid} <- {}", brief(&input));
+            }
             match &mut n.role {
                 Role::Looking => continue,
                 Role::Leading(l) => l.handle(now, input, &mut outs),
                 Role::Following(l) => l.handle(now, input, &mut outs),
             }
             for o in outs {
+                if trace() {
+                    eprintln!("{now} n{sid} -> {}", brief(&o));
+                }
                 if self.node(sid).gen != gen {
                     break;
                 }
@@ -365,7 +372,8 @@ impl World {
                         n.next_zxid - 1
                     };
                     self.sync_expect.insert(request.cxid, last);
-                    self.queue.push_back((sid, gen, Input::ProcessSync { from }));
+                    self.queue
+                        .push_back((sid, gen, Input::ProcessSync { from }));
                 } else {
                     self.propose(sid, request.session_id, request.cxid);
                 }
@@ -409,11 +417,9 @@ impl World {
                 let Some(id) = n.syncs.pop_front() else {
                     return Err(format!("learner {sid}: SYNC without a forwarded sync"));
                 };
-                let need = self
-                    .sync_expect
-                    .get(&id)
-                    .copied()
-                    .ok_or(format!("learner {sid}: SYNC for sync {id} the leader never processed"))?;
+                let need = self.sync_expect.get(&id).copied().ok_or(format!(
+                    "learner {sid}: SYNC for sync {id} the leader never processed"
+                ))?;
                 self.checker.on_sync_done(sid, last, need)?;
             }
             Output::Serving { epoch } => {
@@ -427,7 +433,7 @@ impl World {
     }
 
     fn schedule_fsync(&mut self, sid: Sid) {
-        let d = self.rng.range(1, 15);
+        let d = self.rng.range(1, 40);
         let n = self.node(sid);
         if n.fsync_pending || n.rep.tail.is_empty() {
             return;
@@ -462,15 +468,14 @@ impl World {
             }),
         };
         let gen = n.gen;
-        self.queue.push_back((
-            sid,
-            gen,
-            Input::Propose(TxnPacket { txn, digest: None }),
-        ));
+        self.queue
+            .push_back((sid, gen, Input::Propose(TxnPacket { txn, digest: None })));
     }
 
     fn send(&mut self, c: u64, from: Sid, to: Sid, msg: SimMsg) {
-        let base = if self.rng.chance(50) {
+        // Spikes of up to 300 ms while faults run; a healed network is fast.
+        let spikes = self.now < self.sim.fault_ms;
+        let base = if spikes && self.rng.chance(50) {
             self.rng.range(30, 300)
         } else {
             self.rng.range(1, 30)
@@ -516,7 +521,8 @@ impl World {
                 ZabMessage::Snap { zxid: z }
             }
         };
-        self.queue.push_back((to, gen, Input::Received { from, msg }));
+        self.queue
+            .push_back((to, gen, Input::Received { from, msg }));
         Ok(())
     }
 
@@ -542,8 +548,10 @@ impl World {
         if let Some(old) = self.node(ld).conns.insert(l, c) {
             self.conns.remove(&old);
         }
-        self.queue.push_back((ld, ldg, Input::PeerConnected { sid: l }));
-        self.queue.push_back((l, lg, Input::PeerConnected { sid: ld }));
+        self.queue
+            .push_back((ld, ldg, Input::PeerConnected { sid: l }));
+        self.queue
+            .push_back((l, lg, Input::PeerConnected { sid: ld }));
     }
 
     /// A connection breaks: both ends hear of it, in-flight data is lost.
@@ -586,10 +594,10 @@ impl World {
 
     fn crash(&mut self, sid: Sid) {
         self.stats.crashes += 1;
+        // Down first: the unsynced tail must not be drained by `end_role`.
+        self.node(sid).up = false;
+        self.node(sid).rep.crash();
         self.end_role(sid);
-        let n = self.node(sid);
-        n.up = false;
-        n.rep.crash();
         let d = self.rng.range(100, 3000);
         self.at(self.now + d, Ev::Restart { sid });
     }
@@ -708,7 +716,16 @@ impl World {
 
     fn fault(&mut self) -> Result<(), String> {
         let n = self.nodes.len() as u64;
-        match self.rng.range(0, 10) {
+        match self.rng.range(0, 11) {
+            10 => {
+                // A power failure: every node crashes at once, each losing
+                // its unsynced tail.
+                for sid in 1..=self.nodes.len() as Sid {
+                    if self.node(sid).up {
+                        self.crash(sid);
+                    }
+                }
+            }
             0..=2 => {
                 let sid = self.rng.range(1, n + 1) as Sid;
                 if self.node(sid).up {
@@ -784,7 +801,8 @@ impl World {
             let id = self.next_sync_id;
             self.next_sync_id += 1;
             self.node(sid).syncs.push_back(id);
-            self.queue.push_back((sid, gen, Input::Forward(request(client, id, 9))));
+            self.queue
+                .push_back((sid, gen, Input::Forward(request(client, id, 9))));
             return Ok(());
         }
         let seq = self.clients[ci].next_seq;
@@ -792,7 +810,8 @@ impl World {
         if is_leader {
             self.propose(sid, client, seq);
         } else {
-            self.queue.push_back((sid, gen, Input::Forward(request(client, seq, 5))));
+            self.queue
+                .push_back((sid, gen, Input::Forward(request(client, seq, 5))));
         }
         Ok(())
     }
@@ -805,12 +824,28 @@ impl World {
             .filter(|n| matches!(&n.role, Role::Leading(l) if l.phase() == LeaderPhase::Broadcast))
             .collect();
         if leaders.len() != 1 {
-            return Err(format!("not converged: {} leaders in broadcast", leaders.len()));
+            return Err(format!(
+                "not converged: {} leaders in broadcast",
+                leaders.len()
+            ));
         }
         let want = &leaders[0].rep.applied;
         for n in &self.nodes {
             if !n.up || !n.serving {
-                return Err(format!("not converged: node {} is not serving", n.sid));
+                let role = match &n.role {
+                    Role::Looking => "looking".to_string(),
+                    Role::Leading(l) => format!("leading {:?} epoch {}", l.phase(), l.epoch()),
+                    Role::Following(l) => format!(
+                        "following {} {:?} epoch {}",
+                        l.leader(),
+                        l.phase(),
+                        l.epoch()
+                    ),
+                };
+                return Err(format!(
+                    "not converged: node {} (up {}) is not serving: {role}; accepted {} current {} last {:#x}",
+                    n.sid, n.up, n.rep.accepted_epoch, n.rep.current_epoch, n.rep.last_logged_zxid()
+                ));
             }
             if n.rep.applied.len() != want.len() {
                 return Err(format!(
@@ -835,5 +870,20 @@ fn request(session_id: i64, cxid: i32, op: i32) -> ForwardedRequest {
         op,
         request: Bytes::new(),
         auth: Vec::new(),
+    }
+}
+
+/// `ZAB_TRACE=1` prints every input and output (for replaying one seed).
+fn trace() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("ZAB_TRACE").is_some())
+}
+
+fn brief(x: &dyn std::fmt::Debug) -> String {
+    let s = format!("{x:?}");
+    if s.len() > 160 {
+        format!("{}…", &s[..160])
+    } else {
+        s
     }
 }

@@ -107,7 +107,13 @@ impl Leader {
             next_ping_ms: now_ms,
             next_quorum_check_ms: now_ms,
         };
-        leader.register(me, LearnerType::Participant, init.accepted_epoch, now_ms, out);
+        leader.register(
+            me,
+            LearnerType::Participant,
+            init.accepted_epoch,
+            now_ms,
+            out,
+        );
         leader
     }
 
@@ -328,10 +334,7 @@ impl Leader {
                     return;
                 }
                 if last_zxid != -1 && self.quorum.is_voter(sid) {
-                    let participant = self
-                        .learners
-                        .get(&sid)
-                        .is_none_or(|h| !h.is_observer());
+                    let participant = self.learners.get(&sid).is_none_or(|h| !h.is_observer());
                     if participant {
                         self.electing.insert(sid);
                     }
@@ -491,7 +494,10 @@ impl Leader {
     fn propose(&mut self, p: TxnPacket, out: &mut Vec<Output>) {
         let zxid = p.txn.header.zxid;
         if self.phase != LeaderPhase::Broadcast {
-            tracing::error!(zxid, "leader: proposal before the epoch is established ignored");
+            tracing::error!(
+                zxid,
+                "leader: proposal before the epoch is established ignored"
+            );
             return;
         }
         if counter_of(zxid) == 0xffff_ffff {

@@ -5,8 +5,9 @@
 //!
 //! Invariants: `pending` holds the logged, not yet delivered txns in zxid
 //! order; a COMMIT delivers the head of `pending` and nothing else; no ACK
-//! of a proposal leaves before the NEWLEADER ACK; the NEWLEADER ACK leaves
-//! only once the log is durable up to everything the sync brought.
+//! of a proposal leaves before the NEWLEADER ACK; currentEpoch is written,
+//! and the NEWLEADER ACK leaves, only once the log is durable up to
+//! everything the sync brought.
 
 use super::config::ZabConfig;
 use super::io::{Input, Output};
@@ -222,7 +223,10 @@ impl Learner {
     /// `registerWithLeader`'s answer to LEADERINFO.
     fn leader_info(&mut self, msg: ZabMessage, out: &mut Vec<Output>) {
         let ZabMessage::LeaderInfo { new_epoch, .. } = msg else {
-            return self.abandon(format!("First packet {msg:?} should have been LEADERINFO"), out);
+            return self.abandon(
+                format!("First packet {msg:?} should have been LEADERINFO"),
+                out,
+            );
         };
         let current_epoch = if new_epoch > self.accepted_epoch {
             out.push(Output::WriteAcceptedEpoch(new_epoch));
@@ -266,10 +270,7 @@ impl Learner {
                 self.last_persisted = zxid;
             }
             other => {
-                return self.abandon(
-                    format!("Got unexpected packet from leader: {other:?}"),
-                    out,
-                )
+                return self.abandon(format!("Got unexpected packet from leader: {other:?}"), out)
             }
         }
         self.phase = LearnerPhase::Syncing;
@@ -286,25 +287,19 @@ impl Learner {
             }
             ZabMessage::Commit { zxid } => self.commits_before_uptodate.push(zxid),
             ZabMessage::NewLeader { .. } if self.phase == LearnerPhase::Syncing => {
-                // Log what the sync brought, then currentEpoch; the ACK waits
+                // Log what the sync brought; currentEpoch and the ACK wait
                 // until it is durable.
                 let n = self.pending.len();
                 for p in self.pending.iter().skip(n - self.unlogged) {
                     out.push(Output::Persist(p.clone()));
                 }
                 self.unlogged = 0;
-                out.push(Output::WriteCurrentEpoch(self.new_epoch));
                 self.phase = LearnerPhase::AwaitDurable;
                 self.maybe_ack_newleader(out);
             }
-            ZabMessage::UpToDate if self.phase == LearnerPhase::AwaitUpToDate => {
-                self.uptodate(out)
-            }
+            ZabMessage::UpToDate if self.phase == LearnerPhase::AwaitUpToDate => self.uptodate(out),
             ZabMessage::Ping { .. } => {}
-            other => self.abandon(
-                format!("unexpected packet during sync: {other:?}"),
-                out,
-            ),
+            other => self.abandon(format!("unexpected packet during sync: {other:?}"), out),
         }
     }
 
@@ -331,6 +326,10 @@ impl Learner {
         if self.phase != LearnerPhase::AwaitDurable || self.last_persisted < self.last_logged {
             return;
         }
+        // currentEpoch only now: written earlier, a crash could leave a
+        // node claiming the new epoch (and so winning elections) without
+        // the history that epoch started from.
+        out.push(Output::WriteCurrentEpoch(self.new_epoch));
         self.phase = LearnerPhase::AwaitUpToDate;
         self.send(
             ZabMessage::Ack {

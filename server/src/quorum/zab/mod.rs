@@ -34,10 +34,10 @@
 //!   before any NEWLEADER; proposals are committed strictly in zxid order
 //!   and only once a quorum (the leader's own `Persisted` counting for
 //!   itself) has ACKed; observers never count, and get INFORM at commit.
-//! - Learner: acceptedEpoch is written before ACKEPOCH, currentEpoch before
-//!   the NEWLEADER ACK, and the NEWLEADER ACK leaves only once every txn the
-//!   sync brought is durable (stricter than 3.8.0, see ARCHITECTURE); a txn
-//!   is delivered only after its COMMIT (or INFORM), in zxid order.
+//! - Learner: acceptedEpoch is written before ACKEPOCH; currentEpoch is
+//!   written, and the NEWLEADER ACK leaves, only once every txn the sync
+//!   brought is durable (stricter than 3.8.0, see ARCHITECTURE); a txn is
+//!   delivered only after its COMMIT (or INFORM), in zxid order.
 //! - A sync REQUEST is answered only after every proposal made before the
 //!   request processor reached it is committed.
 
