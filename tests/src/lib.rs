@@ -6,10 +6,13 @@
 //! - [`gen`]: the seeded operation generator of the differential test.
 //! - [`harness`]: runs generated operations against one server and
 //!   normalises the replies for comparison.
+//! - [`reference_peer`]: an Apache ZooKeeper ensemble member for the
+//!   ensemble tests.
 //! - [`scenarios`]: hand-written op sequences (minimal reproductions).
 
 pub mod gen;
 pub mod harness;
 pub mod raw_client;
+pub mod reference_peer;
 pub mod scenarios;
 pub mod servers;

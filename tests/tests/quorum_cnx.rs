@@ -8,12 +8,11 @@
 use bytes::Bytes;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use zk_server::quorum::cnx_manager::{
     CnxConfig, CnxHandle, CnxManager, CnxReceiver, HandshakeVersion,
 };
+use zk_tests::reference_peer::ReferencePeer;
 use zk_tests::servers;
 
 /// Bounds every wait for the JVMs (start, election, answers).
@@ -33,31 +32,9 @@ fn election_addr(m: &Member) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], m.election_port))
 }
 
-/// One Apache ZooKeeper `QuorumPeerMain`, killed (by pid) on drop.
-struct Jvm {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Drop for Jvm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Jvm {
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
-    }
-}
-
-fn start_jvm(me: &Member, all: &[Member]) -> Jvm {
+fn start_jvm(me: &Member, all: &[Member]) -> ReferencePeer {
     let dir = servers::fresh_dir(&format!("quorum-cnx-{}", me.sid));
     let data = dir.join("data");
-    std::fs::write(data.join("myid"), format!("{}\n", me.sid)).unwrap();
     let mut cfg = format!(
         "tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\n\
          clientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\nadmin.enableServer=false\n",
@@ -70,40 +47,7 @@ fn start_jvm(me: &Member, all: &[Member]) -> Jvm {
             m.sid, m.quorum_port, m.election_port
         ));
     }
-    let cfg_path = dir.join("zoo.cfg");
-    std::fs::write(&cfg_path, cfg).unwrap();
-    let log4j = dir.join("log4j.properties");
-    std::fs::write(
-        &log4j,
-        format!(
-            "log4j.rootLogger=INFO, FILE\nlog4j.appender.FILE=org.apache.log4j.FileAppender\n\
-             log4j.appender.FILE.File={}\nlog4j.appender.FILE.Append=false\n\
-             log4j.appender.FILE.layout=org.apache.log4j.PatternLayout\n\
-             log4j.appender.FILE.layout.ConversionPattern=%d{{ISO8601}} - %-5p [%t:%C{{1}}@%L] - %m%n\n",
-            dir.join("server.log").display()
-        ),
-    )
-    .unwrap();
-    let jars = servers::reference_jar_dir();
-    let cp = ["zookeeper.jar", "slf4j-log4j12.jar", "log4j-1.2.jar"]
-        .iter()
-        .map(|j| jars.join(j).display().to_string())
-        .collect::<Vec<_>>()
-        .join(":");
-    let child = Command::new("java")
-        .arg("-Xmx256m")
-        .arg(format!("-Dlog4j.configuration=file:{}", log4j.display()))
-        .arg(format!("-Dzookeeper.log.dir={}", dir.display()))
-        .arg("-cp")
-        .arg(cp)
-        .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
-        .arg(&cfg_path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("server.out")).unwrap())
-        .spawn()
-        .expect("start java");
-    Jvm { child, dir }
+    ReferencePeer::start(&dir, me.sid, &data, &cfg, &[])
 }
 
 fn members(n: i64) -> Vec<Member> {
@@ -198,9 +142,9 @@ fn mode_state(mode: &str) -> i32 {
 }
 
 /// Panics with the JVMs' logs once `end` has passed; else sleeps 100 ms.
-async fn tick(end: Instant, what: &str, jvms: &[&Jvm]) {
+async fn tick(end: Instant, what: &str, jvms: &[&ReferencePeer]) {
     if Instant::now() >= end {
-        let logs: Vec<String> = jvms.iter().map(|j| j.log_tail()).collect();
+        let logs: Vec<String> = jvms.iter().map(|j| j.log_tail(30)).collect();
         panic!(
             "timed out waiting for {what}; logs:\n{}",
             logs.join("\n-----\n")
@@ -232,7 +176,7 @@ fn check_handshakes(ours: &CnxHandle, apache: &[&Member]) {
 
 /// Waits until every Apache member reports a mode; returns (mode by sid,
 /// leader sid).
-async fn elected(apache: &[&Member], jvms: &[&Jvm]) -> (BTreeMap<i64, String>, i64) {
+async fn elected(apache: &[&Member], jvms: &[&ReferencePeer]) -> (BTreeMap<i64, String>, i64) {
     let end = Instant::now() + JVM_WAIT;
     let modes = loop {
         let mut modes = BTreeMap::new();
@@ -264,7 +208,7 @@ async fn ask_for_votes(
     ours: &CnxHandle,
     rx: &CnxReceiver,
     apache: &[&Member],
-    jvms: &[&Jvm],
+    jvms: &[&ReferencePeer],
     my_vote: i64,
     config: &[u8],
 ) {
@@ -305,7 +249,11 @@ async fn ask_for_votes(
 
 /// First notifications from each Apache member (by hand): LOOKING at
 /// first, voting for a member of the ensemble, version 2 with config.
-async fn first_notifications(rx: &CnxReceiver, apache: &[&Member], jvms: &[&Jvm]) -> Vec<u8> {
+async fn first_notifications(
+    rx: &CnxReceiver,
+    apache: &[&Member],
+    jvms: &[&ReferencePeer],
+) -> Vec<u8> {
     let mut seen: BTreeMap<i64, Note> = BTreeMap::new();
     let end = Instant::now() + JVM_WAIT;
     loop {
@@ -350,10 +298,10 @@ fn skip() -> bool {
     false
 }
 
-fn java_running(jvms: &mut [&mut Jvm]) {
+fn java_running(jvms: &mut [&mut ReferencePeer]) {
     for j in jvms {
-        if let Ok(Some(st)) = j.child.try_wait() {
-            panic!("QuorumPeerMain exited ({st}):\n{}", j.log_tail());
+        if let Some(st) = j.exited() {
+            panic!("QuorumPeerMain exited ({st}):\n{}", j.log_tail(30));
         }
     }
 }

@@ -17,6 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use zk_tests::reference_peer::{reference_classpath, write_log4j};
 use zk_tests::servers;
 
 /// How many reference JVMs run at once.
@@ -103,20 +104,8 @@ fn kill(child: &mut Child) {
 fn apache(dir: &Path, cfg: &Path) -> (Verdict, String) {
     let log = dir.join("apache.log");
     let props = dir.join("log4j.properties");
-    std::fs::write(
-        &props,
-        format!(
-            "log4j.rootLogger=INFO, FILE\nlog4j.appender.FILE=org.apache.log4j.FileAppender\n\
-             log4j.appender.FILE.File={}\nlog4j.appender.FILE.layout=org.apache.log4j.PatternLayout\n\
-             log4j.appender.FILE.layout.ConversionPattern=%-5p [%C{{1}}] - %m%n\n",
-            log.display()
-        ),
-    )
-    .unwrap();
-    let jars = servers::reference_jar_dir();
-    let cp = ["zookeeper.jar", "slf4j-log4j12.jar", "log4j-1.2.jar"]
-        .map(|j| jars.join(j).display().to_string())
-        .join(":");
+    write_log4j(&props, &log);
+    let cp = reference_classpath();
     let mut child = Command::new("java")
         .arg("-Xmx128m")
         .arg(format!("-Dlog4j.configuration=file:{}", props.display()))

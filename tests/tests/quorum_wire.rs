@@ -31,7 +31,6 @@ use bytes::{BufMut, Bytes, BytesMut};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -47,6 +46,7 @@ use zk_server::quorum::wire::packet::{
     DEFAULT_MAX_PACKET_BYTES,
 };
 use zk_server::quorum::wire::snap_stream::{write_snap_stream, SnapStreamDecoder};
+use zk_tests::reference_peer::ReferencePeer;
 use zk_tests::servers;
 
 /// The handshake's protocol version a 3.8.0 node sends by default:
@@ -69,25 +69,6 @@ fn unhex(s: &str) -> Vec<u8> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
         .collect()
-}
-
-/// An Apache ZooKeeper ensemble member; killed by pid on drop.
-struct Jvm {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Drop for Jvm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Jvm {
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("zk.log")).unwrap_or_default()
-    }
 }
 
 /// The ports of one `server.N` line plus its client port.
@@ -113,11 +94,9 @@ fn server_lines(ports: &[Ports]) -> String {
         .collect()
 }
 
-fn start_member(root: &Path, sid: usize, ports: &[Ports]) -> Jvm {
+fn start_member(root: &Path, sid: usize, ports: &[Ports]) -> ReferencePeer {
     let dir = root.join(format!("n{sid}"));
     let data = dir.join("data");
-    std::fs::create_dir_all(&data).expect("data dir");
-    std::fs::write(data.join("myid"), format!("{sid}\n")).expect("myid");
     let cfg = format!(
         "tickTime={TICK_MS}\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\n\
          clientPortAddress=127.0.0.1\nmaxClientCnxns=0\nadmin.enableServer=false\n\
@@ -126,45 +105,16 @@ fn start_member(root: &Path, sid: usize, ports: &[Ports]) -> Jvm {
         ports[sid - 1].client,
         server_lines(ports)
     );
-    let cfg_path = dir.join("zoo.cfg");
-    std::fs::write(&cfg_path, cfg).expect("cfg");
-    let log4j = dir.join("log4j.properties");
-    std::fs::write(
-        &log4j,
-        format!(
-            "log4j.rootLogger=INFO, FILE\nlog4j.appender.FILE=org.apache.log4j.FileAppender\n\
-             log4j.appender.FILE.File={}\nlog4j.appender.FILE.layout=org.apache.log4j.PatternLayout\n\
-             log4j.appender.FILE.layout.ConversionPattern=%d{{ISO8601}} - %-5p [%t:%C{{1}}@%L] - %m%n\n",
-            dir.join("zk.log").display()
-        ),
+    // Sync a learner by SNAP rather than by a DIFF from the txn log, so the
+    // snapshot stream is exercised (ZKDatabase.snapshotSizeFactor < 0
+    // disables txn-log sync).
+    ReferencePeer::start(
+        &dir,
+        sid as i64,
+        &data,
+        &cfg,
+        &["-Dzookeeper.snapshotSizeFactor=-1"],
     )
-    .expect("log4j");
-    let jars = servers::reference_jar_dir();
-    let cp = ["zookeeper.jar", "slf4j-log4j12.jar", "log4j-1.2.jar"]
-        .iter()
-        .map(|j| jars.join(j).display().to_string())
-        .collect::<Vec<_>>()
-        .join(":");
-    let child = Command::new("java")
-        .arg("-Xmx256m")
-        .arg("-XX:+UseSerialGC")
-        .arg("-XX:TieredStopAtLevel=1")
-        // Sync a learner by SNAP rather than by a DIFF from the txn log, so
-        // the snapshot stream is exercised (ZKDatabase.snapshotSizeFactor
-        // < 0 disables txn-log sync).
-        .arg("-Dzookeeper.snapshotSizeFactor=-1")
-        .arg(format!("-Dzookeeper.log.dir={}", dir.display()))
-        .arg(format!("-Dlog4j.configuration=file:{}", log4j.display()))
-        .arg("-cp")
-        .arg(cp)
-        .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
-        .arg(&cfg_path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start java");
-    Jvm { child, dir }
 }
 
 fn client_addr(p: &Ports) -> SocketAddr {
