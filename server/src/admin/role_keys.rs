@@ -78,39 +78,13 @@ pub fn with_role_keys(map: Map<String, Value>, s: &ServerStats) -> Map<String, V
 mod tests {
     use super::*;
     use crate::core::QuorumFigures;
+    use crate::metrics::catalog::GAUGES;
 
     fn keys(role: Role) -> Vec<String> {
         // The head of 3.8.0's standalone mntr, in its order.
         let mut map = Map::new();
-        for k in [
-            "version",
-            "server_state",
-            "ephemerals_count",
-            "num_alive_connections",
-            "avg_latency",
-            "outstanding_requests",
-            "znode_count",
-            "global_sessions",
-            "non_mtls_remote_conn_count",
-            "last_client_response_size",
-            "packets_sent",
-            "packets_received",
-            "max_client_response_size",
-            "connection_drop_probability",
-            "watch_count",
-            "auth_failed_count",
-            "min_latency",
-            "max_file_descriptor_count",
-            "approximate_data_size",
-            "open_file_descriptor_count",
-            "local_sessions",
-            "uptime",
-            "max_latency",
-            "outstanding_tls_handshake",
-            "min_client_response_size",
-            "non_mtls_local_conn_count",
-            "proposal_count",
-        ] {
+        let head = ["version", "server_state"].into_iter();
+        for k in head.chain(GAUGES.iter().copied()).chain(["proposal_count"]) {
             map.insert(k.to_string(), json!(0));
         }
         let stats = ServerStats {

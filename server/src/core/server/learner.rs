@@ -35,6 +35,27 @@ impl Server {
         live
     }
 
+    /// Holds `conn`'s handshake until the leader answers: the connect waits
+    /// at the head of its FIFO as a forwarded createSession (cxid 0).
+    fn begin_learner_connect(
+        &mut self,
+        conn: ConnId,
+        timeout_ms: i32,
+        read_only: Option<bool>,
+    ) -> Option<PendingConnect> {
+        let c = self.conns.get_mut(&conn)?;
+        c.handshake_pending = true;
+        c.fifo.push_back(Pending::Forwarded {
+            cxid: 0,
+            op: OpCode::CreateSession,
+        });
+        Some(PendingConnect {
+            conn,
+            timeout_ms,
+            read_only,
+        })
+    }
+
     /// A new session on a learner: its id is ours (sid in the top byte),
     /// its createSession goes to the leader, the reply waits for the commit.
     pub(super) fn learner_create_session(
@@ -45,18 +66,8 @@ impl Server {
         out: &mut Vec<Output>,
     ) {
         let id = self.sessions.next_id();
-        let Some(c) = self.conns.get_mut(&conn) else {
+        let Some(pending) = self.begin_learner_connect(conn, timeout_ms, read_only) else {
             return;
-        };
-        c.handshake_pending = true;
-        c.fifo.push_back(Pending::Forwarded {
-            cxid: 0,
-            op: OpCode::CreateSession,
-        });
-        let pending = PendingConnect {
-            conn,
-            timeout_ms,
-            read_only,
         };
         self.role.connecting.insert(id, pending);
         out.push(Output::Quorum(QuorumOutput::Forward(ForwardedRequest {
@@ -78,18 +89,8 @@ impl Server {
         read_only: Option<bool>,
         out: &mut Vec<Output>,
     ) {
-        let Some(c) = self.conns.get_mut(&conn) else {
+        let Some(pending) = self.begin_learner_connect(conn, timeout_ms, read_only) else {
             return;
-        };
-        c.handshake_pending = true;
-        c.fifo.push_back(Pending::Forwarded {
-            cxid: 0,
-            op: OpCode::CreateSession,
-        });
-        let pending = PendingConnect {
-            conn,
-            timeout_ms,
-            read_only,
         };
         if let Some(old) = self.role.revalidating.insert(id, pending) {
             // One revalidation per session at a time, as Apache's
