@@ -16,13 +16,13 @@ pub fn reference_classpath() -> String {
 }
 
 /// Writes a log4j 1.2 configuration sending everything at INFO and above
-/// to `log` (replaced, not appended).
+/// to `log` (appended, so a restarted server keeps its earlier lines).
 pub fn write_log4j(props: &Path, log: &Path) {
     std::fs::write(
         props,
         format!(
             "log4j.rootLogger=INFO, FILE\nlog4j.appender.FILE=org.apache.log4j.FileAppender\n\
-             log4j.appender.FILE.File={}\nlog4j.appender.FILE.Append=false\n\
+             log4j.appender.FILE.File={}\nlog4j.appender.FILE.Append=true\n\
              log4j.appender.FILE.layout=org.apache.log4j.PatternLayout\n\
              log4j.appender.FILE.layout.ConversionPattern=%d{{ISO8601}} - %-5p [%t:%C{{1}}@%L] - %m%n\n",
             log.display()

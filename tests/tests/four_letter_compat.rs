@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 use zk_client::{add_watch_mode, op, Acl, Client, CreateMode};
 use zk_server::core::data_tree::DataTree;
 use zk_server::storage::{snapshot, txn_log};
+use zk_tests::reference_peer::{reference_classpath, write_log4j};
 use zk_tests::servers::{self, Kind};
 
 const SESSION_TIMEOUT: Duration = Duration::from_secs(30);
@@ -85,23 +86,8 @@ impl Proc {
                 let cfg_path = dir.join("ref.cfg");
                 std::fs::write(&cfg_path, cfg).expect("cfg");
                 let log4j = dir.join("log4j.properties");
-                std::fs::write(
-                    &log4j,
-                    format!(
-                        "log4j.rootLogger=INFO, FILE\nlog4j.appender.FILE=org.apache.log4j.FileAppender\n\
-                         log4j.appender.FILE.File={}\nlog4j.appender.FILE.Append=true\n\
-                         log4j.appender.FILE.layout=org.apache.log4j.PatternLayout\n\
-                         log4j.appender.FILE.layout.ConversionPattern=%d{{ISO8601}} - %-5p [%t:%C{{1}}@%L] - %m%n\n",
-                        log_path.display()
-                    ),
-                )
-                .expect("log4j");
-                let jars = servers::reference_jar_dir();
-                let cp = ["zookeeper.jar", "slf4j-log4j12.jar", "log4j-1.2.jar"]
-                    .iter()
-                    .map(|j| jars.join(j).display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(":");
+                write_log4j(&log4j, &log_path);
+                let cp = reference_classpath();
                 let mut c = Command::new("java");
                 c.arg("-Xmx256m")
                     .arg("-XX:+UseSerialGC")

@@ -363,6 +363,23 @@ pub(crate) fn put_node(buf: &mut BytesMut, path: &str, node: &Node) {
     node.stat().write(buf);
 }
 
+/// The tree's ACL map as the snapshot lists it (index, ACL list).
+fn acl_map(tree: &DataTree) -> Vec<(i64, &[Acl])> {
+    tree.acl_cache
+        .entries()
+        .into_iter()
+        .map(|(index, list, _)| (index, list))
+        .collect()
+}
+
+/// Every node in pre-order, flushed as the stage fills.
+fn write_nodes<W: Write>(w: &mut SealedWriter<W>, tree: &DataTree) -> io::Result<()> {
+    tree.try_for_each_node_preorder(|path, node| {
+        put_node(&mut w.stage, path, node);
+        w.maybe_flush()
+    })
+}
+
 /// Writes a complete snapshot of `tree` and `sessions` to `out`: header,
 /// sessions, ACL map, nodes, seal, digest, seal. Session ids should be
 /// distinct. Returns the final Adler-32 value (ZooKeeper logs it).
@@ -372,17 +389,8 @@ pub fn serialize_snapshot<W: Write>(
     sessions: &[(i64, i32)],
 ) -> io::Result<u32> {
     let mut w = SealedWriter::new(out);
-    let acls = tree
-        .acl_cache
-        .entries()
-        .into_iter()
-        .map(|(index, list, _)| (index, list))
-        .collect();
-    w.write_head(sessions, acls)?;
-    tree.try_for_each_node_preorder(|path, node| {
-        put_node(&mut w.stage, path, node);
-        w.maybe_flush()
-    })?;
+    w.write_head(sessions, acl_map(tree))?;
+    write_nodes(&mut w, tree)?;
     w.write_tail(tree.digest().last())
 }
 
@@ -396,17 +404,8 @@ pub fn serialize_snapshot_body<W: Write>(
     sessions: &[(i64, i32)],
 ) -> io::Result<()> {
     let mut w = SealedWriter::new(out);
-    let acls = tree
-        .acl_cache
-        .entries()
-        .into_iter()
-        .map(|(index, list, _)| (index, list))
-        .collect();
-    w.write_sessions_and_acls(sessions, acls)?;
-    tree.try_for_each_node_preorder(|path, node| {
-        put_node(&mut w.stage, path, node);
-        w.maybe_flush()
-    })?;
+    w.write_sessions_and_acls(sessions, acl_map(tree))?;
+    write_nodes(&mut w, tree)?;
     put_string(&mut w.stage, END_PATH);
     w.flush_stage()
 }
