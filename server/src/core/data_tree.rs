@@ -26,7 +26,7 @@ use super::node_store::NodeStore;
 use super::path;
 use super::quota::StatsTrack;
 use super::txn::{SubTxn, Txn, TxnBody};
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 use jute::data::{Acl, Stat, StatPersisted};
 use jute::proto::event_type;
 use jute::{ErrorCode, OpCode};
@@ -220,6 +220,28 @@ impl DataTree {
             .into_iter()
             .map(|i| names[i].to_string())
             .collect()
+    }
+
+    /// Appends the node's children as a jute `vector<ustring>` (count, then
+    /// each name length-prefixed), in the order `children_of` gives, straight
+    /// from the names in the nodes: getChildren replies need no `String` per
+    /// child (at 10^6 children, allocating them was half the reply's cost).
+    pub fn write_children(&self, node: &Node, buf: &mut BytesMut) {
+        let Some(c) = &node.children else {
+            buf.put_i32(0);
+            return;
+        };
+        let names: Vec<&str> = c
+            .iter_inserted()
+            .map(|id| self.nodes.node(id).name())
+            .collect();
+        let bytes: usize = names.iter().map(|n| 4 + n.len()).sum();
+        buf.reserve(4 + bytes);
+        buf.put_i32(names.len() as i32);
+        for i in c.java_order_of(&names) {
+            buf.put_i32(names[i].len() as i32);
+            buf.put_slice(names[i].as_bytes());
+        }
     }
 
     fn child_ids_in_java_order(&self, node: &Node) -> Vec<NodeId> {
@@ -1111,6 +1133,38 @@ mod tests {
         tree.apply(&create(OpCode::Create2, 11, "/p/c", 7), &mut triggers);
         let p = tree.get("/p").expect("parent");
         assert_eq!((p.cversion, p.pzxid), (4, 9));
+    }
+
+    /// getChildren's reply bytes written straight from the tree are the
+    /// jute encoding of `children_of` (same names, same Java order), for an
+    /// empty parent, a leaf, and a parent whose set grew and lost members.
+    #[test]
+    fn written_children_encode_children_of() {
+        let mut tree = DataTree::new(true);
+        let mut tr = Vec::new();
+        tree.apply(&create(OpCode::Create, 1, "/p", 0), &mut tr);
+        let mut zxid = 2;
+        for i in 0..40 {
+            tree.apply(
+                &create(OpCode::Create, zxid, &format!("/p/c{i}"), 0),
+                &mut tr,
+            );
+            zxid += 1;
+        }
+        for i in (0..40).step_by(3) {
+            tree.apply(&delete(zxid, &format!("/p/c{i}")), &mut tr);
+            zxid += 1;
+        }
+        for path in ["/p", "/p/c1", "", "/zookeeper"] {
+            let node = tree.get(path).expect("node");
+            let mut written = BytesMut::new();
+            tree.write_children(node, &mut written);
+            let expected = jute::to_bytes(&tree.children_of(node));
+            assert_eq!(&written[..], &expected[..], "children of {path:?}");
+        }
+        let mut b = BytesMut::new();
+        tree.write_children(tree.get("/p").unwrap(), &mut b);
+        assert_eq!(i32::from_be_bytes(b[..4].try_into().unwrap()), 26);
     }
 
     fn delete(zxid: i64, path: &str) -> Txn {

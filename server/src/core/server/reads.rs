@@ -39,17 +39,25 @@ impl Server {
                 };
                 Ok(encode(&GetAclResponse { acl: shown, stat }))
             }
+            // Both replies are written straight from the tree
+            // (`GetChildrenResponse` / `GetChildren2Response` layouts).
             OpCode::GetChildren => {
                 let r = GetChildrenRequest::read(body).map_err(bad)?;
-                let children = self.get_children(conn, &r.path, r.watch)?;
-                Ok(encode(&GetChildrenResponse { children }))
+                self.children_checked(conn, &r.path, r.watch)?;
+                let n = self.tree.get(&r.path).ok_or(ErrorCode::NoNode)?;
+                let mut b = BytesMut::new();
+                self.tree.write_children(n, &mut b);
+                Ok(Some(b.freeze()))
             }
             OpCode::GetChildren2 => {
                 let r = GetChildren2Request::read(body).map_err(bad)?;
-                let children = self.get_children(conn, &r.path, r.watch)?;
+                self.children_checked(conn, &r.path, r.watch)?;
                 let n = self.tree.get(&r.path).ok_or(ErrorCode::NoNode)?;
-                let stat = n.client_stat(self.config.extended_types_enabled);
-                Ok(encode(&GetChildren2Response { children, stat }))
+                let mut b = BytesMut::new();
+                self.tree.write_children(n, &mut b);
+                n.client_stat(self.config.extended_types_enabled)
+                    .write(&mut b);
+                Ok(Some(b.freeze()))
             }
             OpCode::GetAllChildrenNumber => {
                 let r = GetAllChildrenNumberRequest::read(body).map_err(bad)?;
@@ -201,13 +209,19 @@ impl Server {
         p: &str,
         watch: bool,
     ) -> Result<Vec<String>, ErrorCode> {
+        self.children_checked(conn, p, watch)?;
         let n = self.tree.get(p).ok_or(ErrorCode::NoNode)?;
-        self.check_read(conn, n.acl)?;
-        let children = self.tree.children_of(n);
+        Ok(self.tree.children_of(n))
+    }
+
+    /// getChildren's checks (the node exists, READ), then its watch.
+    fn children_checked(&mut self, conn: ConnId, p: &str, watch: bool) -> Result<(), ErrorCode> {
+        let acl = self.tree.get(p).ok_or(ErrorCode::NoNode)?.acl;
+        self.check_read(conn, acl)?;
         if watch {
             self.watches.child.add(p, conn, WatchMode::Standard);
         }
-        Ok(children)
+        Ok(())
     }
 
     /// multiRead: each op answers on its own; a write op inside it makes the
