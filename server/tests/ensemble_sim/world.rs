@@ -4,7 +4,7 @@
 use super::client::{Acked, Client, KEY};
 use super::rng::SimRng;
 use bytes::Bytes;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use zk_server::core::{CoreConfig, Input, Output};
 use zk_server::quorum::election::ElectionTiming;
@@ -72,11 +72,12 @@ struct QConn {
 enum Msg {
     Notification(zk_server::quorum::types::Notification),
     Zab(zk_server::quorum::types::ZabMessage),
-    Snap(i64, Snapshot),
+    Snap(i64, Box<Snapshot>),
     Connected,
     Disconnected,
 }
 
+#[allow(clippy::large_enum_variant)]
 enum Ev {
     Net {
         to: Sid,
@@ -127,21 +128,21 @@ pub struct World {
     seq: u64,
     queue: BTreeMap<(u64, u64), Ev>,
     nodes: BTreeMap<Sid, Node>,
-    qconns: HashMap<(Sid, Sid), QConn>,
+    qconns: BTreeMap<(Sid, Sid), QConn>,
     next_id: u64,
     /// Sides of the partition (None: all connected).
     side: Option<Vec<bool>>,
     clients: Vec<Client>,
     /// conn id → (node, client).
-    client_conns: HashMap<u64, (Sid, usize)>,
+    client_conns: BTreeMap<u64, (Sid, usize)>,
     acked: Acked,
     /// Epoch → the leader established in it.
     leaders: BTreeMap<i64, Sid>,
     pub leaders_established: u64,
     /// zxid → (client, cxid, type) of a txn logged anywhere.
-    logged: HashMap<i64, (i64, i32, i32)>,
+    logged: BTreeMap<i64, (i64, i32, i32)>,
     /// zxid → tree digest seen at it.
-    digests: HashMap<i64, i64>,
+    digests: BTreeMap<i64, i64>,
     healed: bool,
 }
 
@@ -184,16 +185,16 @@ impl World {
             seq: 0,
             queue: BTreeMap::new(),
             nodes: BTreeMap::new(),
-            qconns: HashMap::new(),
+            qconns: BTreeMap::new(),
             next_id: 1,
             side: None,
             clients: (0..sim.clients).map(|_| Client::new()).collect(),
-            client_conns: HashMap::new(),
+            client_conns: BTreeMap::new(),
             acked: Acked::default(),
             leaders: BTreeMap::new(),
             leaders_established: 0,
-            logged: HashMap::new(),
-            digests: HashMap::new(),
+            logged: BTreeMap::new(),
+            digests: BTreeMap::new(),
             healed: false,
         };
         for sid in w.sids() {
@@ -377,7 +378,7 @@ impl World {
                     tree: server.tree().clone(),
                     sessions: server.session_timeouts(),
                 };
-                self.send_q(sid, to, Msg::Snap(zxid, snap));
+                self.send_q(sid, to, Msg::Snap(zxid, Box::new(snap)));
             }
             PeerOutput::CloseQuorum { sid: other } => {
                 self.break_conn((sid, other));
@@ -565,13 +566,13 @@ impl World {
                     Msg::Zab(msg) => PeerInput::Zab { from, msg },
                     Msg::Snap(zxid, snapshot) => {
                         let disk = &mut self.node(to).disk;
-                        disk.snapshot = Some(snapshot.clone());
+                        disk.snapshot = Some((*snapshot).clone());
                         disk.log.clear();
                         disk.tail.clear();
                         PeerInput::SnapLoaded {
                             from,
                             zxid,
-                            snapshot,
+                            snapshot: *snapshot,
                         }
                     }
                     Msg::Connected => PeerInput::QuorumConnected { sid: from },
