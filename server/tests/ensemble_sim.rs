@@ -55,7 +55,13 @@ fn faulty(voters: usize, observers: usize) -> SimConfig {
         observers,
         clients: 3,
         fault_ms: 6_000,
-        quiet_ms: 8_000,
+        // Longer than FastLeaderElection's longest notification interval
+        // (60 s): a node whose notifications were lost during the faults
+        // may have backed off that far, and this network does not model
+        // QuorumCnxManager's re-send of the last message on reconnect, which
+        // wakes such a node sooner in a real ensemble. With 8 s, four_nodes
+        // seed 46 ended with one node still LOOKING (backed off, not stuck).
+        quiet_ms: 70_000,
         faults: true,
     }
 }
@@ -84,7 +90,7 @@ fn three_nodes() {
 }
 
 #[test]
-#[ignore = "known liveness failure: ENSEMBLE_SEED=46 leaves node 1 LOOKING at the end (not yet diagnosed)"]
+
 fn four_nodes() {
     run_shape("four_nodes", faulty(4, 0), 100);
 }
