@@ -11,11 +11,14 @@
 //! - `election`: FastLeaderElection as a state machine (inputs in, outputs
 //!   out, time passed in).
 //! - `zab`: discovery, synchronisation and broadcast as state machines.
+//! - `peer`: one member — election, Zab role and request processor glued
+//!   together, pure (what the runtime and the ensemble simulation drive).
 //! - `cnx_manager`: the election port's connections (QuorumCnxManager),
 //!   tokio; the only part of the election that does I/O.
 
 pub mod cnx_manager;
 pub mod election;
+pub mod peer;
 pub mod types;
 pub mod verifier;
 pub mod wire;

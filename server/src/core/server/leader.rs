@@ -29,7 +29,10 @@ impl Server {
             to = role.mode_name(),
             "role"
         );
-        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        // Sorted: the same inputs give the same outputs (a HashMap's order
+        // is random per process).
+        let mut conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        conns.sort_unstable();
         for conn in conns {
             let reason = format!("server is now {}", role.mode_name());
             self.close(conn, reason, out);

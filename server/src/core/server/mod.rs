@@ -278,6 +278,16 @@ impl Server {
         }
     }
 
+    /// Closes every client connection (an ensemble member that stops
+    /// serving: Apache shuts its `ZooKeeperServer` down between roles).
+    pub fn close_all_connections(&mut self, reason: &str, out: &mut Vec<Output>) {
+        let mut conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        conns.sort_unstable();
+        for conn in conns {
+            self.close(conn, reason.to_string(), out);
+        }
+    }
+
     fn send(&mut self, conn: ConnId, frame: Bytes, out: &mut Vec<Output>) {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.packets_sent += 1;
