@@ -322,6 +322,18 @@ struct Entry {
     value: String,
 }
 
+impl Entry {
+    /// This entry's value refused: `expected` says what it should be.
+    fn invalid(&self, expected: &'static str) -> ConfigErrorKind {
+        ConfigErrorKind::InvalidValue {
+            line: self.line,
+            key: self.key.clone(),
+            value: self.value.clone(),
+            expected,
+        }
+    }
+}
+
 impl Config {
     /// Reads and parses the file at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
@@ -641,12 +653,7 @@ impl Builder {
 
     fn apply(&mut self, key: &str, e: &Entry) -> Result<(), ConfigErrorKind> {
         let v = e.value.as_str();
-        let bad = |expected: &'static str| ConfigErrorKind::InvalidValue {
-            line: e.line,
-            key: e.key.clone(),
-            value: e.value.clone(),
-            expected,
-        };
+        let bad = |expected: &'static str| e.invalid(expected);
         match key {
             "tickTime" => {
                 let ms = v.parse::<i32>().ok().filter(|ms| *ms > 0);

@@ -172,12 +172,7 @@ type TlsVersions = Vec<TlsVersion>;
 impl TlsBuilder {
     pub(super) fn apply(&mut self, key: &str, e: &Entry) -> Result<(), ConfigErrorKind> {
         let v = e.value.as_str();
-        let bad = |expected: &'static str| ConfigErrorKind::InvalidValue {
-            line: e.line,
-            key: e.key.clone(),
-            value: e.value.clone(),
-            expected,
-        };
+        let bad = |expected: &'static str| e.invalid(expected);
         let bool_of = |v: &str| parse_bool(v).ok_or_else(|| bad(BOOL));
         let t = &mut self.tls;
         match key {
@@ -305,12 +300,7 @@ impl TlsBuilder {
         ] {
             if let Some(e) = entry {
                 if !pem && looks_like_non_pem_store(&e.value) {
-                    return Err(ConfigErrorKind::InvalidValue {
-                        line: e.line,
-                        key: e.key.clone(),
-                        value: e.value.clone(),
-                        expected: STORE_FILE_EXPECTED,
-                    });
+                    return Err(e.invalid(STORE_FILE_EXPECTED));
                 }
             }
         }
