@@ -8,8 +8,12 @@
 //!   normalises the replies for comparison.
 //! - [`reference_peer`]: an Apache ZooKeeper ensemble member for the
 //!   ensemble tests.
+//! - [`ensemble`]: an ensemble of real processes (ours and/or Apache's) on
+//!   127.0.0.1 that a test starts, kills, pauses and restarts member by
+//!   member; trees read from every member for comparison.
 //! - [`scenarios`]: hand-written op sequences (minimal reproductions).
 
+pub mod ensemble;
 pub mod gen;
 pub mod harness;
 pub mod raw_client;
