@@ -987,10 +987,8 @@ impl Builder {
         })?;
         self.warnings.extend(resolved.warnings.iter().cloned());
         match &resolved.quorum {
-            Some(q) => self.warnings.push(format!(
-                "this configuration makes server.{} {} in a {}-server ensemble (quorum {}), \
-                 but this build cannot run an ensemble yet (the quorum runtime has not \
-                 landed): it serves standalone on its own data",
+            Some(q) => self.notes.push(format!(
+                "server.{} is {} in a {}-server ensemble (quorum {})",
                 q.my_id,
                 match q.peer_type {
                     quorum::PeerType::Participant => "a participant",

@@ -258,25 +258,36 @@ async fn serve(config: Config) -> ExitCode {
         config.data_log_dir.join("version-2").display(),
         config.data_dir.join("version-2").display(),
     );
-    let now_ms = runner::wall_clock_ms();
-    let mut server = core::Server::new(config.core_config(), now_ms);
     let log_dir = config.data_log_dir.join("version-2");
     let snap_dir = config.data_dir.join("version-2");
-    if let Err(e) = recover(&mut server, &config, &snap_dir, &log_dir, now_ms) {
-        eprintln!("zkserver: cannot recover from {}: {e}", snap_dir.display());
-        return ExitCode::from(1);
-    }
-    let log_dir_for_purge = log_dir.clone();
-    let durability = match start_log(&config, log_dir, snap_dir.clone()) {
-        Ok(durability) => durability,
-        Err(e) => {
-            eprintln!("zkserver: cannot start the txn log: {e}");
-            return ExitCode::from(1);
+    let runner = match config.quorum.clone() {
+        Some(q) => match zk_server::quorum::runtime::start(&config, &q).await {
+            Ok(handle) => handle,
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("zkserver: cannot start the ensemble member: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        None => {
+            let now_ms = runner::wall_clock_ms();
+            let mut server = core::Server::new(config.core_config(), now_ms);
+            if let Err(e) = recover(&mut server, &config, &snap_dir, &log_dir, now_ms) {
+                eprintln!("zkserver: cannot recover from {}: {e}", snap_dir.display());
+                return ExitCode::from(1);
+            }
+            let durability = match start_log(&config, log_dir.clone(), snap_dir.clone()) {
+                Ok(durability) => durability,
+                Err(e) => {
+                    eprintln!("zkserver: cannot start the txn log: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let tick = Duration::from_millis(config.runner_tick_ms());
+            runner::spawn(server, tick, durability)
         }
     };
-    start_autopurge(&config, &snap_dir, &log_dir_for_purge);
-    let tick = Duration::from_millis(config.runner_tick_ms());
-    let runner = runner::spawn(server, tick, durability);
+    start_autopurge(&config, &snap_dir, &log_dir);
     let port = config.client_port;
     let config = Arc::new(config);
     let tls = match client_tls(&config) {

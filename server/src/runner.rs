@@ -155,7 +155,7 @@ pub enum Durability {
 
 /// The snapshot in progress, if any.
 #[derive(Default)]
-struct Snapshotting {
+pub(crate) struct Snapshotting {
     /// Nodes still being serialized: the walk and its writer.
     walk: Option<(SnapshotWalk, SnapshotWriter)>,
     /// A writer that has all its nodes and is finishing the file.
@@ -166,7 +166,7 @@ struct Snapshotting {
 
 impl Snapshotting {
     /// Starts a snapshot if the log asked for one since the last call.
-    fn start_if_due(&mut self, server: &Server, due: u64, dir: &std::path::Path) {
+    pub(crate) fn start_if_due(&mut self, server: &Server, due: u64, dir: &std::path::Path) {
         if due <= self.seen_due {
             return;
         }
@@ -188,7 +188,7 @@ impl Snapshotting {
 
     /// Serializes one bounded step if the writer has room for it; hands the
     /// writer the head once every node is out.
-    fn step(&mut self, server: &Server) {
+    pub(crate) fn step(&mut self, server: &Server) {
         let Some((walk, writer)) = self.walk.as_mut() else {
             return;
         };
@@ -211,7 +211,19 @@ impl Snapshotting {
     }
 
     /// Resolves when the writer can take another step's bytes.
-    async fn ready(&self) {
+    /// Abandons the walk in progress and waits for a finishing writer: the
+    /// snapshot directory is left to the caller (a quorum member's reload
+    /// or truncation).
+    pub(crate) async fn settle(&mut self) {
+        self.walk = None;
+        if let Some(writer) = self.finishing.take() {
+            while !writer.is_finished() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+
+    pub(crate) async fn ready(&self) {
         match self.walk.as_ref() {
             Some((_, writer)) => match writer.tx.reserve().await {
                 Ok(_permit) => {}
@@ -354,7 +366,7 @@ async fn run(
 }
 
 /// Storage failures are fatal: log loudly and stop the process.
-fn fatal(why: &str) -> ! {
+pub(crate) fn fatal(why: &str) -> ! {
     tracing::error!("{why}; stopping the server");
     std::process::exit(3);
 }

@@ -25,6 +25,9 @@ pub struct ServerStats {
     pub role: super::Role,
     /// What the Zab layer reported, for a quorum member's mntr.
     pub quorum: super::QuorumFigures,
+    /// A quorum member that is electing or syncing: the state words answer
+    /// Apache's "not currently serving requests".
+    pub not_serving: bool,
 }
 
 /// One client connection as `cons` prints it.

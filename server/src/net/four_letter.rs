@@ -129,8 +129,12 @@ async fn answer<S: AsyncRead + Unpin>(
             }
         }
         "srvr" | "stat" | "cons" | "mntr" => {
+            let stats = shared.runner.stats().await?;
+            if stats.not_serving {
+                return Some(crate::quorum::runtime::ZK_NOT_SERVING.to_string());
+            }
             let figures = Figures {
-                stats: shared.runner.stats().await?,
+                stats,
                 live_connections: shared.live_connections(),
                 uptime_ms: shared.started.elapsed().as_millis() as u64,
                 connections_rejected: shared.rejected.load(Ordering::Relaxed),

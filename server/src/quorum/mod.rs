@@ -15,10 +15,13 @@
 //!   together, pure (what the runtime and the ensemble simulation drive).
 //! - `cnx_manager`: the election port's connections (QuorumCnxManager),
 //!   tokio; the only part of the election that does I/O.
+//! - `runtime`: sockets, threads and files around a `peer` — what
+//!   `zkserver` runs for an ensemble member.
 
 pub mod cnx_manager;
 pub mod election;
 pub mod peer;
+pub mod runtime;
 pub mod types;
 pub mod verifier;
 pub mod wire;

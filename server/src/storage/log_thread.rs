@@ -125,9 +125,12 @@ impl RollRule {
 
 /// The sending side of the log thread's queue. The thread exits once every
 /// sender is dropped (after committing what it received).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct LogHandle {
     pub tx: mpsc::Sender<Txn>,
+    /// The thread; it ends once `tx` (every sender) is dropped and the
+    /// queued txns are written.
+    pub join: std::thread::JoinHandle<()>,
 }
 
 /// Spawns a std::thread that receives txns (blocking_recv), appends every
@@ -152,10 +155,10 @@ pub fn spawn_log_thread_on(
 ) -> std::io::Result<LogHandle> {
     disk.create_dir_all(&config.dir)?;
     let (tx, rx) = mpsc::channel(LOG_QUEUE_CAPACITY);
-    std::thread::Builder::new()
+    let join = std::thread::Builder::new()
         .name(LOG_THREAD_NAME.to_string())
         .spawn(move || run(disk, config, rx, on_event))?;
-    Ok(LogHandle { tx })
+    Ok(LogHandle { tx, join })
 }
 
 fn run(

@@ -49,6 +49,7 @@ impl Server {
             digest_mismatches: self.tree.digest().mismatches(),
             role: self.role.role,
             quorum: self.role.figures.clone(),
+            not_serving: false,
         }
     }
 

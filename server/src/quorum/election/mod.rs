@@ -195,6 +195,16 @@ impl Election {
         }
     }
 
+    /// `QuorumPeer.updateElectionVote` (ZOOKEEPER-1732): once the role's
+    /// epoch is established (leader) or the learner is up to date, the vote
+    /// answered to looking peers carries the new epoch, so that every member
+    /// of the ensemble reports the same vote to a server that joins.
+    pub fn update_election_vote(&mut self, new_epoch: i64) {
+        if let Some(v) = self.current_vote.as_mut() {
+            v.peer_epoch = new_epoch;
+        }
+    }
+
     /// `lookForLeader`'s start: a new round. Increments the logical clock,
     /// votes for myself and sends that vote to every voter.
     pub fn start(

@@ -119,6 +119,12 @@ impl Peer {
         &self.server
     }
 
+    /// The request processor, for the runtime's admin reads between inputs
+    /// (figures, `dump`, the admin API's inspections).
+    pub fn server_mut(&mut self) -> &mut Server {
+        &mut self.server
+    }
+
     pub fn election(&self) -> &Election {
         &self.election
     }
@@ -468,6 +474,7 @@ impl Peer {
                 }
                 Z::Established { epoch } => {
                     self.server.set_epoch(epoch);
+                    self.election.update_election_vote(epoch);
                     self.set_serving(true, out);
                 }
                 Z::Commit { zxid } => {
@@ -512,7 +519,10 @@ impl Peer {
                 }
                 Z::Truncate { zxid } => out.push(PeerOutput::Truncate { zxid }),
                 Z::SyncDone => self.quorum(now_ms, QuorumInput::SyncDone, out),
-                Z::Serving { .. } => self.set_serving(true, out),
+                Z::Serving { epoch } => {
+                    self.election.update_election_vote(epoch);
+                    self.set_serving(true, out);
+                }
                 Z::Abandon { reason } => self.abandon(now_ms, &reason, out),
             }
         }
