@@ -20,18 +20,20 @@
 //!   one leader; a client on a follower writes a batch; every member holds
 //!   it. SIGKILL the leader: the other two elect a new leader, the client's
 //!   session resumes on them and its ephemerals are still there, every
-//!   acknowledged write is on both, and another batch succeeds. The killed
-//!   member restarts on its data directory, rejoins as a follower and holds
-//!   every write. Closing the session removes its ephemerals everywhere.
+//!   acknowledged write is on both, and another batch succeeds (its zxids
+//!   in a newer epoch). The killed member restarts on its data directory,
+//!   rejoins as a follower and holds every write. Closing the session
+//!   removes its ephemerals everywhere.
 //! - `follower_far_behind_catches_up`: 3 of ours; 100 nodes written, then a
 //!   follower is SIGKILLed; while it is down 1000 creates, 100 setData and
 //!   50 deletes go through the other follower (more than the leader keeps
 //!   in memory for a DIFF, 500 txns in 3.8.0); it restarts, rejoins as a
 //!   follower, and every member holds the same tree.
 //! - `leader_paused_loses_leadership_and_rejoins`: 3 of ours; a batch; the
-//!   leader is SIGSTOPped (for much longer than syncLimit × tickTime): the
-//!   other two elect a new leader and take a batch; SIGCONT: the old leader
-//!   ends as a follower of the new one and holds every write.
+//!   leader is SIGSTOPped until the other two have elected a new leader and
+//!   taken a batch (in a newer epoch), which takes longer than syncLimit ×
+//!   tickTime (1 s, asserted); SIGCONT: the old leader ends as a follower of
+//!   the new one, holds every write, and a batch after that succeeds.
 //! - `sessions_move_between_members`: 3 of ours; a session on follower A
 //!   creates an ephemeral; its connection is dropped and the same session
 //!   id and password resume on follower B (the ephemeral is still there,
@@ -44,7 +46,7 @@
 //!   Apache's jars or `java` are missing): whoever is elected, a client on
 //!   every member writes a batch; identical trees everywhere; SIGKILL the
 //!   leader, re-election, every session resumes on a survivor, a batch per
-//!   client, identical trees; the killed member restarts and rejoins as a
+//!   client (in a newer epoch), identical trees; the killed member restarts and rejoins as a
 //!   follower with every write.
 //! - `apache_only_harness_sanity`: the harness against three Apache
 //!   members: election, a batch, SIGSTOP/SIGCONT of the leader (it rejoins
@@ -191,6 +193,11 @@ impl Expected {
         for p in paths {
             self.removed(&p);
         }
+    }
+
+    /// The highest zxid any expected node was created or changed at.
+    fn max_zxid(&self) -> i64 {
+        self.nodes.values().map(|w| w.mzxid).max().unwrap_or(0)
     }
 
     /// The tree holds exactly the expected nodes, as expected.
@@ -518,6 +525,18 @@ async fn close(ens: &mut Ensemble, c: &Client, exp: &mut Expected, when: &str) {
     exp.session_closed(c.session_id());
 }
 
+/// Writes acknowledged under a newly elected leader carry a higher epoch
+/// (zxid >> 32) than every write before the election.
+fn new_epoch(ens: &mut Ensemble, before: i64, exp: &Expected, when: &str) {
+    let after = exp.max_zxid();
+    if after >> 32 <= before >> 32 {
+        ens.fail(&format!(
+            "{when}: last zxid {after:#x} is not in a newer epoch than {before:#x}"
+        ));
+    }
+    println!("{when}: epoch {} -> {}", before >> 32, after >> 32);
+}
+
 fn done(name: &str, started: Instant) {
     println!("{name}: passed in {:.1}s", started.elapsed().as_secs_f64());
 }
@@ -560,9 +579,11 @@ fn elect_write_kill_rejoin(name: &str, kinds: &[Kind], through_all: bool) {
         }
         let survivors = followers(&ens, first);
         check_replicas(&mut ens, &survivors, &exp, "after the re-election").await;
+        let before = exp.max_zxid();
         for (sid, c) in &clients {
             batch(&mut ens, c, "/ens", &format!("after{sid}"), 5, &mut exp).await;
         }
+        new_epoch(&mut ens, before, &exp, "writes under the new leader");
         check_replicas(&mut ens, &survivors, &exp, "writes under the new leader").await;
 
         ens.restart(first);
@@ -728,7 +749,14 @@ fn paused_leader(name: &str, kinds: &[Kind]) {
         let second = leader(&mut ens, "while the leader is paused");
         assert_ne!(second, first, "a paused member cannot be the new leader");
         resume(&mut ens, &c, "while the leader is paused").await;
+        let before = exp.max_zxid();
         batch(&mut ens, &c, "/paused", "during", 10, &mut exp).await;
+        new_epoch(
+            &mut ens,
+            before,
+            &exp,
+            "writes while the old leader is paused",
+        );
         let others = followers(&ens, first);
         check_replicas(&mut ens, &others, &exp, "while the old leader is paused").await;
         let limit = Duration::from_millis(ensemble::SYNC_LIMIT * ensemble::TICK_MS);
@@ -879,7 +907,10 @@ fn sessions_move_between_members() {
     done("sessions_move_between_members", started);
 }
 
-/// The session `id` resumed on member `sid` alone.
+/// The session `id` resumed on member `sid` alone. A member behind the
+/// client's last zxid refuses the handshake (closes the connection, as
+/// Apache's "Refusing session request ... client has seen zxid" does) until
+/// it has caught up: that is retried, within [`CONNECT_TIMEOUT`].
 async fn resume_on(
     ens: &mut Ensemble,
     sid: u64,
@@ -887,22 +918,35 @@ async fn resume_on(
     password: &bytes::Bytes,
     last_zxid: i64,
 ) -> Client {
-    let r = tokio::time::timeout(
-        ensemble::OP_TIMEOUT,
-        Client::builder(&ens.client_addr(sid).to_string())
-            .session_timeout(ensemble::SESSION_TIMEOUT)
-            .resume_session(id, password.clone())
-            .last_zxid_seen(last_zxid)
-            .connect(),
-    )
-    .await;
-    let c = match r {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => ens.fail(&format!("resume session {id:#x} on member {sid}: {e}")),
-        Err(_) => ens.fail(&format!(
-            "resume session {id:#x} on member {sid}: no handshake"
-        )),
+    let deadline = Instant::now() + CONNECT_TIMEOUT;
+    let mut attempts = 0;
+    let c = loop {
+        attempts += 1;
+        let r = tokio::time::timeout(
+            ensemble::OP_TIMEOUT,
+            Client::builder(&ens.client_addr(sid).to_string())
+                .session_timeout(ensemble::SESSION_TIMEOUT)
+                .resume_session(id, password.clone())
+                .last_zxid_seen(last_zxid)
+                .connect(),
+        )
+        .await;
+        let why = match r {
+            Ok(Ok(c)) => break c,
+            Ok(Err(e @ zk_client::ZkError::ConnectFailed(_))) => e.to_string(),
+            Ok(Err(e)) => ens.fail(&format!("resume session {id:#x} on member {sid}: {e}")),
+            Err(_) => "no handshake".to_string(),
+        };
+        if Instant::now() > deadline || attempts >= 500 {
+            ens.fail(&format!(
+                "resume session {id:#x} on member {sid}: {why} ({attempts} attempts)"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     };
+    if attempts > 1 {
+        println!("session {id:#x}: member {sid} took {attempts} handshakes");
+    }
     if c.session_id() != id || c.negotiated_timeout().is_zero() {
         ens.fail(&format!(
             "resume on member {sid}: session {:#x} timeout {:?}, asked {id:#x}",
