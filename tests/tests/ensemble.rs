@@ -48,6 +48,13 @@
 //!   leader, re-election, every session resumes on a survivor, a batch per
 //!   client (in a newer epoch), identical trees; the killed member restarts and rejoins as a
 //!   follower with every write.
+//! - `fresh_member_joins_by_snap` (3 of ours) and
+//!   `mixed_fresh_ours_member_joins_apache_by_snap` (Apache members 1 and 2,
+//!   ours 3): with `forceSnapshotSync=true` (the leader syncs every learner
+//!   by SNAP), members 1 and 2 elect and take a batch; member 3 then starts
+//!   on an empty data directory (no txn log yet, as a new or replaced
+//!   server), must follow and hold every write; another batch; it restarts
+//!   on what the SNAP left it and rejoins with every write.
 //! - `apache_only_harness_sanity`: the harness against three Apache
 //!   members: election, a batch, SIGSTOP/SIGCONT of the leader (it rejoins
 //!   as a follower), SIGKILL of the new leader, restart, identical trees.
@@ -978,6 +985,61 @@ fn mixed_one_ours_two_apache() {
         return;
     }
     elect_write_kill_rejoin("e-mixed-1ours", &kinds, true);
+}
+
+/// Members 1 and 2 elect and take writes; member 3 starts on an empty data
+/// directory and is synced by SNAP (`forceSnapshotSync=true`).
+fn fresh_member_snap(name: &str, kinds: &[Kind]) {
+    let started = Instant::now();
+    let rt = runtime();
+    let mut ens = Ensemble::new(name, kinds, &["forceSnapshotSync=true"]);
+    ens.start_member(1);
+    ens.start_member(2);
+    rt.block_on(async {
+        let mut exp = Expected::default();
+        let lead = leader(&mut ens, "members 1 and 2");
+        let c = client_on(&mut ens, 1, "members 1 and 2").await;
+        let r = create_base(&c, "/fresh", &mut exp).await;
+        ens.check("create /fresh", r);
+        batch(&mut ens, &c, "/fresh", "two", 10, &mut exp).await;
+
+        ens.start_member(3);
+        println!("started member 3 on an empty data directory");
+        rejoined(&mut ens, 3, lead, "fresh member 3");
+        let all = ens.sids();
+        check_replicas(&mut ens, &all, &exp, "after the fresh member's SNAP").await;
+        batch(&mut ens, &c, "/fresh", "three", 5, &mut exp).await;
+        check_replicas(&mut ens, &all, &exp, "writes after the SNAP").await;
+
+        ens.restart(3);
+        rejoined(&mut ens, 3, lead, "restart of member 3");
+        check_replicas(&mut ens, &all, &exp, "after member 3 restarted").await;
+        close(&mut ens, &c, &mut exp, "closing the writer").await;
+    });
+    drop(ens);
+    done(name, started);
+}
+
+#[test]
+fn fresh_member_joins_by_snap() {
+    let _serial = serial();
+    let kinds = [ours(); 3];
+    if let Some(why) = missing(&kinds) {
+        println!("skipped: {why}");
+        return;
+    }
+    fresh_member_snap("g-fresh-snap", &kinds);
+}
+
+#[test]
+fn mixed_fresh_ours_member_joins_apache_by_snap() {
+    let _serial = serial();
+    let kinds = [Kind::Apache, Kind::Apache, ours()];
+    if let Some(why) = missing(&kinds) {
+        println!("skipped: {why}");
+        return;
+    }
+    fresh_member_snap("g-mixed-fresh-snap", &kinds);
 }
 
 #[test]
