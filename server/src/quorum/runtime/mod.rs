@@ -191,6 +191,7 @@ pub async fn start(config: &Config, q: &QuorumConfig) -> Result<RunnerHandle, St
         )
         .max(Duration::from_secs(1)),
         tick_interval: Duration::from_millis((u64::from(q.tick_time_ms) / 2).max(1)),
+        leader_serves: q.leader_serves,
         max_notification_config_bytes: PACKET_MAX_SIZE_BYTES,
         initial,
     };

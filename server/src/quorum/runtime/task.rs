@@ -50,6 +50,8 @@ pub struct PeerTask {
     /// How long a learner may take to reach its leader.
     pub connect_limit: Duration,
     pub tick_interval: Duration,
+    /// `leaderServes`: the leader accepts client connections.
+    pub leader_serves: bool,
     /// Largest election notification config accepted, bytes.
     pub max_notification_config_bytes: usize,
     /// Outputs to start from (those of `Peer::new`).
@@ -244,6 +246,12 @@ impl PeerTask {
         }
         match msg {
             RunnerMsg::Open { conn, peer, out } => {
+                if !self.leader_serves && self.peer.state() == ServerState::Leading {
+                    // `leaderServes=no`: the leader's client port serves no one.
+                    let why = "this server leads and leaderServes=no".to_string();
+                    let _ = out.try_send(ConnCommand::Close(why));
+                    return None;
+                }
                 st.clients.insert(conn, out);
                 Some(PeerInput::Client(Input::Open { conn, peer }))
             }
