@@ -16,9 +16,6 @@
 # and ZOO_LOG_DIR=<dataDir>/logs. ZKSERVER names the binary (default:
 # target/release/zkserver, else zkserver on PATH). Relative paths in the
 # configs are relative to the repository root, where this script runs.
-#
-# NOTE: this build validates the ensemble configuration but cannot run an
-# ensemble yet; each node serves standalone until the quorum runtime lands.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -11,7 +11,8 @@
 //!   start-foreground` must also exit non-zero, within `OURS_WAIT`.
 //!
 //! Then `scripts/ensemble.sh gen` writes a 4-node ensemble (free ports) that
-//! `check-config` accepts node by node, and `start`/`status`/`stop` run it.
+//! `check-config` accepts node by node, and `start`/`status`/`stop` run it
+//! (the four elect one leader; status shows it and three followers).
 //! Every process is started and stopped here by pid; all on 127.0.0.1.
 
 use std::path::{Path, PathBuf};
@@ -276,14 +277,21 @@ fn ensemble_script_runs_a_generated_four_node_ensemble() {
     let script = root.join("scripts/ensemble.sh");
     let dir = servers::fresh_dir("qconf-ensemble");
     let conf = dir.join("conf");
-    let port = |_| servers::free_port();
-    // Client ports: four consecutive free ones are not guaranteed, so probe.
-    let base = (0..50)
-        .map(port)
-        .find(|&p| {
-            p < 65000 && (1..4).all(|k| std::net::TcpListener::bind(("127.0.0.1", p + k)).is_ok())
-        })
-        .expect("four free consecutive ports");
+    // Four consecutive free ports for each kind are not guaranteed, so probe.
+    let mut taken: Vec<u16> = Vec::new();
+    let mut four_free = || {
+        let base = (0..200)
+            .map(|_| servers::free_port())
+            .find(|&p| {
+                p < 65000
+                    && (0..4).all(|k| !taken.contains(&(p + k)))
+                    && (1..4).all(|k| std::net::TcpListener::bind(("127.0.0.1", p + k)).is_ok())
+            })
+            .expect("four free consecutive ports");
+        taken.extend((0..4).map(|k| base + k));
+        base
+    };
+    let (base, quorum_base, election_base) = (four_free(), four_free(), four_free());
     let run = |args: &[&str]| {
         Command::new("bash")
             .arg(&script)
@@ -291,8 +299,8 @@ fn ensemble_script_runs_a_generated_four_node_ensemble() {
             .env("ZKSERVER", &bin)
             .env("ENSEMBLE_CONF_DIR", &conf)
             .env("CLIENT_PORT_BASE", base.to_string())
-            .env("QUORUM_PORT_BASE", "40888")
-            .env("ELECTION_PORT_BASE", "41888")
+            .env("QUORUM_PORT_BASE", quorum_base.to_string())
+            .env("ELECTION_PORT_BASE", election_base.to_string())
             .env_remove("JVMFLAGS")
             .env_remove("SERVER_JVMFLAGS")
             .output()
@@ -304,8 +312,8 @@ fn ensemble_script_runs_a_generated_four_node_ensemble() {
     for k in 1..=4u16 {
         let line = format!(
             "server.{k}=127.0.0.1:{}:{};127.0.0.1:{}\n",
-            40887 + k,
-            41887 + k,
+            quorum_base + k - 1,
+            election_base + k - 1,
             base + k - 1
         );
         assert!(zoo4.contains(&line), "{line} missing from\n{zoo4}");
@@ -316,7 +324,18 @@ fn ensemble_script_runs_a_generated_four_node_ensemble() {
     );
     let out = run(&["start", "4"]);
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let status = run(&["status", "4"]);
+    // The four elect a leader (quorum 3); status then shows every mode.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        let status = run(&["status", "4"]);
+        let text = String::from_utf8_lossy(&status.stdout).to_string();
+        let settled = text.matches("Mode: leader").count() == 1
+            && text.matches("Mode: follower").count() == 3;
+        if settled || std::time::Instant::now() > deadline {
+            break status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
     let stop = run(&["stop", "4"]);
     assert!(
         out.status.success(),
@@ -329,6 +348,14 @@ fn ensemble_script_runs_a_generated_four_node_ensemble() {
         status_out.matches("Client port found").count(),
         4,
         "{status_out}"
+    );
+    assert_eq!(
+        (
+            status_out.matches("Mode: leader").count(),
+            status_out.matches("Mode: follower").count()
+        ),
+        (1, 3),
+        "one leader and three followers: {status_out}"
     );
     assert!(stop.status.success(), "{stop:?}");
     for k in 1..=4 {

@@ -1,6 +1,5 @@
-//! The ensemble's `server.N` lines, parsed now so a bad one is refused with
-//! its line, and kept typed for the ensemble work (this build serves
-//! standalone only).
+//! The ensemble's `server.N` lines, parsed so a bad one is refused with its
+//! line, and kept typed for the ensemble runtime (`quorum::runtime`).
 //!
 //! Syntax (`QuorumPeer.QuorumServer`, 3.6+):
 //! `server.N=addr[|addr...][;[clientAddress:]clientPort]`, where each

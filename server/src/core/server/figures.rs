@@ -30,7 +30,9 @@ impl Server {
             ephemerals_count: self.tree.ephemeral_count() as u64,
             approximate_data_size: self.tree.approximate_data_size().max(0) as u64,
             session_count: self.sessions.len() as u64,
-            last_zxid: self.tree.last_processed_zxid,
+            // `ZooKeeperServer.getZxid`: the last zxid handed out (a new
+            // leader: its epoch with counter 0), at least the last applied.
+            last_zxid: self.last_zxid.max(self.tree.last_processed_zxid),
             packets_received: self.packets_received,
             packets_sent: self.packets_sent,
             outstanding_requests: 0,

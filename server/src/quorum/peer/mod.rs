@@ -63,6 +63,8 @@ pub struct Peer {
     proposed: VecDeque<TxnPacket>,
     /// Clients are served.
     serving: bool,
+    /// Leader: when the epoch was established (`zk_leader_uptime`).
+    established_at_ms: Option<u64>,
     /// A `Reload` is out; the election starts when `Reloaded` comes.
     reloading: bool,
     state: ServerState,
@@ -96,6 +98,7 @@ impl Peer {
             committed: VecDeque::new(),
             proposed: VecDeque::new(),
             serving: false,
+            established_at_ms: None,
             reloading: true,
             state: ServerState::Looking,
         };
@@ -148,6 +151,53 @@ impl Peer {
             ZabRole::Leading(l) if l.phase() == zab::LeaderPhase::Broadcast => Some(l.epoch()),
             _ => None,
         }
+    }
+
+    /// What mntr reports of the Zab layer (`zk_peer_state`'s suffix,
+    /// `zk_quorum_size`, a leader's learner counts and uptime).
+    pub fn quorum_figures(&self, now_ms: u64) -> core::QuorumFigures {
+        let mut f = core::QuorumFigures {
+            quorum_size: self.cfg.verifier.voting_members().count() as u64,
+            zab_state: "election",
+            ..Default::default()
+        };
+        match &self.role {
+            ZabRole::Leading(l) => {
+                f.zab_state = match l.phase() {
+                    zab::LeaderPhase::Discovery | zab::LeaderPhase::EpochAck => "discovery",
+                    zab::LeaderPhase::Synchronization => "synchronization",
+                    zab::LeaderPhase::Broadcast => "broadcast",
+                    zab::LeaderPhase::Abandoned => "election",
+                };
+                for (sid, phase) in l.learners() {
+                    f.learners += 1;
+                    if phase == zab::HandlerPhase::Broadcast {
+                        if self.cfg.verifier.is_voter(sid) {
+                            f.synced_followers += 1;
+                        } else {
+                            f.synced_observers += 1;
+                        }
+                    }
+                }
+                f.leader_uptime_ms = self
+                    .established_at_ms
+                    .map_or(0, |t| now_ms.saturating_sub(t));
+            }
+            ZabRole::Learning(l) => {
+                f.zab_state = match l.phase() {
+                    zab::LearnerPhase::Connecting
+                    | zab::LearnerPhase::AwaitLeaderInfo
+                    | zab::LearnerPhase::AwaitSyncMode => "discovery",
+                    zab::LearnerPhase::Syncing
+                    | zab::LearnerPhase::AwaitDurable
+                    | zab::LearnerPhase::AwaitUpToDate => "synchronization",
+                    zab::LearnerPhase::Serving => "broadcast",
+                    zab::LearnerPhase::Abandoned => "election",
+                };
+            }
+            ZabRole::None => {}
+        }
+        f
     }
 
     /// The committed txns kept for DIFF, oldest first.
@@ -355,6 +405,7 @@ impl Peer {
             out.push(PeerOutput::CloseQuorum { sid });
         }
         self.set_serving(false, out);
+        self.established_at_ms = None;
         let mut co = Vec::new();
         self.server
             .close_all_connections("server is looking", &mut co);
@@ -473,6 +524,7 @@ impl Peer {
                     out.push(PeerOutput::WriteCurrentEpoch(e));
                 }
                 Z::Established { epoch } => {
+                    self.established_at_ms = Some(now_ms);
                     self.server.set_epoch(epoch);
                     self.election.update_election_vote(epoch);
                     self.set_serving(true, out);

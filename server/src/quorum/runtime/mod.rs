@@ -139,29 +139,21 @@ pub async fn start(config: &Config, q: &QuorumConfig) -> Result<RunnerHandle, St
             max_item_bytes: config.jute_max_buffer_bytes.max(1024),
         },
     );
-    // Only a participant can lead; it listens on its quorum port from the
-    // start and refuses learners while it is not leading.
-    if me.observer {
-        tracing::info!("observer: no quorum port to listen on");
-    } else {
+    // Only a participant can lead; it listens on its quorum port while it
+    // leads, as Apache's `LearnerCnxAcceptor` does (a learner that comes
+    // too early is refused and retries).
+    let mut quorum_listen = Vec::new();
+    if !me.observer {
         for a in &me.addresses {
-            let bind = if q.quorum_listen_on_all_ips {
-                vec![match a.host.parse::<IpAddr>() {
+            if q.quorum_listen_on_all_ips {
+                quorum_listen.push(match a.host.parse::<IpAddr>() {
                     Ok(IpAddr::V6(_)) => {
                         SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), a.quorum_port)
                     }
                     _ => SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), a.quorum_port),
-                }]
+                });
             } else {
-                resolve(&a.host, a.quorum_port)
-            };
-            for addr in bind {
-                let listener = tokio::net::TcpListener::bind(addr)
-                    .await
-                    .map_err(|e| format!("cannot listen on quorum port {addr}: {e}"))?;
-                tracing::info!("quorum port: listening on {addr}");
-                let timeout = Duration::from_millis(q.init_limit_ms().max(1));
-                tokio::spawn(net.clone().accept_learners(listener, timeout));
+                quorum_listen.extend(resolve(&a.host, a.quorum_port));
             }
         }
     }
@@ -192,11 +184,14 @@ pub async fn start(config: &Config, q: &QuorumConfig) -> Result<RunnerHandle, St
         quorum_events,
         clients_rx,
         quorum_addrs: quorum_addrs.into_iter().collect::<HashMap<_, _>>(),
+        quorum_listen,
+        identify_timeout: Duration::from_millis(q.init_limit_ms().max(1)),
         connect_limit: Duration::from_millis(
             u64::from(q.connect_to_learner_master_limit_ticks) * u64::from(q.tick_time_ms),
         )
         .max(Duration::from_secs(1)),
         tick_interval: Duration::from_millis((u64::from(q.tick_time_ms) / 2).max(1)),
+        leader_serves: q.leader_serves,
         max_notification_config_bytes: PACKET_MAX_SIZE_BYTES,
         initial,
     };

@@ -409,8 +409,9 @@ async fn connect(addrs: &[SocketAddr], limit: Duration) -> Result<TcpStream, Str
     Err(format!("could not connect to the leader: {last}"))
 }
 
-/// Aborts a task when dropped (the reader dies with its connection).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+/// Aborts a task when dropped (a reader dies with its connection, an
+/// accept loop with the leadership).
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

@@ -15,7 +15,7 @@
 //!   acknowledge what it cannot keep.
 
 use super::disk::NodeDisk;
-use super::quorum_conn::{Conn, QuorumEvent, QuorumNet, WriteCmd};
+use super::quorum_conn::{AbortOnDrop, Conn, QuorumEvent, QuorumNet, WriteCmd};
 use crate::core::{ConnId, Input};
 use crate::quorum::cnx_manager::{CnxHandle, CnxReceiver};
 use crate::quorum::peer::{Peer, PeerInput, PeerOutput, Snapshot};
@@ -43,9 +43,15 @@ pub struct PeerTask {
     pub clients_rx: mpsc::Receiver<RunnerMsg>,
     /// Each member's quorum-port addresses (where a learner connects).
     pub quorum_addrs: HashMap<Sid, Vec<SocketAddr>>,
+    /// Where this member listens for learners while it leads.
+    pub quorum_listen: Vec<SocketAddr>,
+    /// How long a connecting learner has to send its LEARNERINFO.
+    pub identify_timeout: Duration,
     /// How long a learner may take to reach its leader.
     pub connect_limit: Duration,
     pub tick_interval: Duration,
+    /// `leaderServes`: the leader accepts client connections.
+    pub leader_serves: bool,
     /// Largest election notification config accepted, bytes.
     pub max_notification_config_bytes: usize,
     /// Outputs to start from (those of `Peer::new`).
@@ -68,6 +74,8 @@ struct State {
     snapshot: Snapshotting,
     /// Inputs that must reach the peer before any other (`Reloaded`).
     pending: VecDeque<PeerInput>,
+    /// The quorum-port accept loops, while leading.
+    acceptors: Vec<AbortOnDrop>,
 }
 
 impl PeerTask {
@@ -77,6 +85,7 @@ impl PeerTask {
             clients: HashMap::new(),
             snapshot: Snapshotting::default(),
             pending: VecDeque::new(),
+            acceptors: Vec::new(),
         };
         let initial = std::mem::take(&mut self.initial);
         self.execute(&mut st, initial).await;
@@ -228,8 +237,21 @@ impl PeerTask {
     }
 
     fn client_msg(&mut self, st: &mut State, msg: RunnerMsg) -> Option<PeerInput> {
+        if matches!(
+            msg,
+            RunnerMsg::Stats { .. } | RunnerMsg::Command { .. } | RunnerMsg::Inspect(_)
+        ) {
+            let figures = self.peer.quorum_figures(wall_clock_ms() as u64);
+            self.peer.server_mut().set_quorum_figures(figures);
+        }
         match msg {
             RunnerMsg::Open { conn, peer, out } => {
+                if !self.leader_serves && self.peer.state() == ServerState::Leading {
+                    // `leaderServes=no`: the leader's client port serves no one.
+                    let why = "this server leads and leaderServes=no".to_string();
+                    let _ = out.try_send(ConnCommand::Close(why));
+                    return None;
+                }
                 st.clients.insert(conn, out);
                 Some(PeerInput::Client(Input::Open { conn, peer }))
             }
@@ -340,6 +362,10 @@ impl PeerTask {
                 }
                 PeerOutput::StateChanged(state) => {
                     tracing::info!("peer state: {}", state_name(state));
+                    st.acceptors.clear();
+                    if state == ServerState::Leading {
+                        self.listen_for_learners(st).await;
+                    }
                 }
             }
         }
@@ -369,6 +395,24 @@ impl PeerTask {
                 .push_back(PeerInput::Client(Input::Closed { conn }));
         } else if closing {
             st.clients.remove(&conn);
+        }
+    }
+
+    /// Opens the quorum port for learners (a failure is logged: without
+    /// learners the leader gives up after `initLimit`).
+    async fn listen_for_learners(&mut self, st: &mut State) {
+        for addr in &self.quorum_listen {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => {
+                    tracing::info!("leading: accepting learners on {addr}");
+                    let accept = self
+                        .net
+                        .clone()
+                        .accept_learners(listener, self.identify_timeout);
+                    st.acceptors.push(AbortOnDrop(tokio::spawn(accept)));
+                }
+                Err(e) => tracing::error!("cannot listen for learners on {addr}: {e}"),
+            }
         }
     }
 
