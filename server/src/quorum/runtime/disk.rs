@@ -173,9 +173,16 @@ impl NodeDisk {
         let (snap_dir, log_dir) = (self.snap_dir.clone(), self.log_dir.clone());
         tokio::task::spawn_blocking(move || {
             // Truncate first: a crash in between leaves an older history,
-            // never a mix of the two.
-            storage::log_stream::truncate_log(&log_dir, &snap_dir, zxid)
-                .map_err(|e| format!("truncating the log for SNAP 0x{zxid:x}: {e}"))?;
+            // never a mix of the two. A new member has no log yet: then only
+            // snapshots beyond the SNAP (none, normally) must go.
+            let logs = storage::txn_log::log_files(&log_dir)
+                .map_err(|e| format!("listing {}: {e}", log_dir.display()))?;
+            if logs.is_empty() {
+                remove_snapshots_after(&snap_dir, zxid)?;
+            } else {
+                storage::log_stream::truncate_log(&log_dir, &snap_dir, zxid)
+                    .map_err(|e| format!("truncating the log for SNAP 0x{zxid:x}: {e}"))?;
+            }
             let path = snapshot::write_snapshot(&snap_dir, zxid, &snap.tree, &snap.sessions)
                 .map_err(|e| format!("writing the SNAP 0x{zxid:x} snapshot: {e}"))?;
             tracing::info!(
@@ -189,6 +196,22 @@ impl NodeDisk {
         .await
         .map_err(|e| e.to_string())?
     }
+}
+
+/// Removes snapshots named after a zxid beyond `zxid`, newest first.
+fn remove_snapshots_after(snap_dir: &std::path::Path, zxid: i64) -> DiskResult<()> {
+    let err = |e: std::io::Error| format!("{}: {e}", snap_dir.display());
+    let mut newer: Vec<(i64, PathBuf)> = snapshot::snapshot_files(snap_dir)
+        .map_err(err)?
+        .into_iter()
+        .filter(|(z, _)| *z > zxid)
+        .collect();
+    newer.sort_by(|a, b| b.0.cmp(&a.0));
+    for (_, path) in newer {
+        std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        tracing::info!("removed {} (beyond the SNAP)", path.display());
+    }
+    Ok(())
 }
 
 /// The newest valid snapshot and the txns logged after it; a torn tail is
