@@ -24,6 +24,11 @@ pub struct CnxConfig {
     /// Every member's election addresses, participants and observers (Apache
     /// dials any sid in its view). May contain `my_sid`.
     pub peers: BTreeMap<Sid, Vec<SocketAddr>>,
+    /// Every member's election addresses as written in `server.N`, resolved
+    /// again at each dial (as Apache's `QuorumServer.recreateSocketAddresses`
+    /// does): a Kubernetes peer's name resolves only once its pod runs.
+    /// Where a sid has names, they win over `peers`.
+    pub peer_names: BTreeMap<Sid, Vec<super::handshake::HostPort>>,
     /// `quorumListenOnAllIPs`: listen on the wildcard address, same ports.
     pub listen_on_all_ips: bool,
     /// `multiAddress.enabled`: send handshake v2 (all addresses). 3.8.0
@@ -61,6 +66,7 @@ impl CnxConfig {
             my_sid,
             my_addrs,
             peers,
+            peer_names: BTreeMap::new(),
             listen_on_all_ips: false,
             multi_address_enabled: false,
             cnx_timeout_ms: CNX_TIMEOUT_MS,

@@ -26,9 +26,12 @@ async fn targets(
     hint: &[HostPort],
     timeout: Duration,
 ) -> Vec<SocketAddr> {
-    if hint.is_empty() {
-        return shared.cfg.peers.get(&sid).cloned().unwrap_or_default();
-    }
+    let names = shared.cfg.peer_names.get(&sid);
+    let hint = match (hint.is_empty(), names) {
+        (false, _) => hint,
+        (true, Some(names)) if !names.is_empty() => names.as_slice(),
+        (true, _) => return shared.cfg.peers.get(&sid).cloned().unwrap_or_default(),
+    };
     let mut out = Vec::new();
     for h in hint {
         match tokio::time::timeout(timeout, tokio::net::lookup_host((h.host.as_str(), h.port)))

@@ -22,7 +22,7 @@ pub use task::ZK_NOT_SERVING;
 
 use crate::config::quorum::{PeerType, QuorumConfig};
 use crate::config::Config;
-use crate::quorum::cnx_manager::{CnxConfig, CnxManager, PACKET_MAX_SIZE_BYTES};
+use crate::quorum::cnx_manager::{CnxConfig, CnxManager, HostPort, PACKET_MAX_SIZE_BYTES};
 use crate::quorum::election::ElectionTiming;
 use crate::quorum::peer::{Peer, PeerConfig};
 use crate::quorum::types::{LearnerType, Sid};
@@ -38,6 +38,8 @@ use tokio::sync::mpsc;
 
 /// Events from quorum connections waiting for the member's task.
 pub const QUORUM_EVENT_QUEUE_LEN: usize = 4096;
+/// How long start-up waits for this member's own name to resolve.
+pub const OWN_ADDRESS_RESOLVE_LIMIT: Duration = Duration::from_secs(60);
 
 /// Resolves `host:port` (a name resolves to all its addresses).
 fn resolve(host: &str, port: u16) -> Vec<SocketAddr> {
@@ -70,6 +72,55 @@ fn addresses(q: &QuorumConfig, quorum_port: bool) -> BTreeMap<Sid, Vec<SocketAdd
             (s.id as Sid, addrs)
         })
         .collect()
+}
+
+/// Each member's quorum (`true`) or election (`false`) `host:port`s as
+/// written, for resolving again at each connect.
+fn names(q: &QuorumConfig, quorum_port: bool) -> HashMap<Sid, Vec<(String, u16)>> {
+    q.servers
+        .iter()
+        .map(|s| {
+            let hps = s
+                .addresses
+                .iter()
+                .map(|a| {
+                    let port = if quorum_port {
+                        a.quorum_port
+                    } else {
+                        a.election_port
+                    };
+                    (a.host.clone(), port)
+                })
+                .collect();
+            (s.id as Sid, hps)
+        })
+        .collect()
+}
+
+/// My own election addresses: a Kubernetes pod's own name may take a few
+/// seconds to appear in DNS, so resolution is retried for a bounded time.
+async fn my_election_addrs(
+    q: &QuorumConfig,
+    resolved: &BTreeMap<Sid, Vec<SocketAddr>>,
+) -> Result<Vec<SocketAddr>, String> {
+    if let Some(addrs) = resolved.get(&q.my_id).filter(|a| !a.is_empty()) {
+        return Ok(addrs.clone());
+    }
+    let deadline = tokio::time::Instant::now() + OWN_ADDRESS_RESOLVE_LIMIT;
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let again = addresses(q, false);
+        if let Some(addrs) = again.get(&q.my_id).filter(|a| !a.is_empty()) {
+            return Ok(addrs.clone());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!(
+                "server.{}: its election address does not resolve (tried for {} s)",
+                q.my_id,
+                OWN_ADDRESS_RESOLVE_LIMIT.as_secs()
+            ));
+        }
+    }
 }
 
 /// The member's settings from `zoo.cfg`.
@@ -114,15 +165,18 @@ pub async fn start(config: &Config, q: &QuorumConfig) -> Result<RunnerHandle, St
 
     let me = q.me();
     let election_addrs = addresses(q, false);
-    let quorum_addrs = addresses(q, true);
-    let my_election = election_addrs.get(&q.my_id).cloned().unwrap_or_default();
-    if my_election.is_empty() {
-        return Err(format!(
-            "server.{}: its election address does not resolve",
-            q.my_id
-        ));
-    }
+    let my_election = my_election_addrs(q, &election_addrs).await?;
     let mut cnx_cfg = CnxConfig::new(q.my_id, my_election, election_addrs);
+    cnx_cfg.peer_names = names(q, false)
+        .into_iter()
+        .map(|(sid, hps)| {
+            let hps = hps
+                .into_iter()
+                .map(|(host, port)| HostPort { host, port })
+                .collect();
+            (sid, hps)
+        })
+        .collect();
     cnx_cfg.listen_on_all_ips = q.quorum_listen_on_all_ips;
     cnx_cfg.cnx_timeout_ms = q.cnx_timeout_ms;
     cnx_cfg.handshake_timeout_ms = q.sync_limit_ms().max(1);
@@ -183,7 +237,7 @@ pub async fn start(config: &Config, q: &QuorumConfig) -> Result<RunnerHandle, St
         net,
         quorum_events,
         clients_rx,
-        quorum_addrs: quorum_addrs.into_iter().collect::<HashMap<_, _>>(),
+        quorum_addrs: names(q, true),
         quorum_listen,
         identify_timeout: Duration::from_millis(q.init_limit_ms().max(1)),
         connect_limit: Duration::from_millis(

@@ -140,7 +140,7 @@ impl QuorumNet {
     /// Learner: connects to the leader at `addrs` (up to
     /// [`CONNECT_ATTEMPTS`] tries within `limit`), then reports
     /// `Connected` and runs the connection.
-    pub fn connect_to_leader(&self, sid: Sid, addrs: Vec<SocketAddr>, limit: Duration) -> Conn {
+    pub fn connect_to_leader(&self, sid: Sid, addrs: Vec<(String, u16)>, limit: Duration) -> Conn {
         let (conn, rx, closed) = self.conn();
         let net = self.clone();
         let gen = conn.gen;
@@ -383,14 +383,22 @@ async fn write_loop(
 
 /// Connects to the first of `addrs` that answers, retrying as Apache's
 /// learner does.
-async fn connect(addrs: &[SocketAddr], limit: Duration) -> Result<TcpStream, String> {
+async fn connect(names: &[(String, u16)], limit: Duration) -> Result<TcpStream, String> {
     let deadline = tokio::time::Instant::now() + limit;
     let mut last = String::from("no address");
     for attempt in 0..CONNECT_ATTEMPTS {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        for addr in addrs {
+        // Resolved at each attempt: a name may point elsewhere by now.
+        let mut addrs: Vec<SocketAddr> = Vec::new();
+        for (host, port) in names {
+            match tokio::net::lookup_host((host.as_str(), *port)).await {
+                Ok(found) => addrs.extend(found),
+                Err(e) => last = format!("{host}:{port}: {e}"),
+            }
+        }
+        for addr in &addrs {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             if left.is_zero() {
                 return Err(format!("could not connect to the leader in time: {last}"));

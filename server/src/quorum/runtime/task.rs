@@ -41,8 +41,9 @@ pub struct PeerTask {
     pub net: QuorumNet,
     pub quorum_events: mpsc::Receiver<QuorumEvent>,
     pub clients_rx: mpsc::Receiver<RunnerMsg>,
-    /// Each member's quorum-port addresses (where a learner connects).
-    pub quorum_addrs: HashMap<Sid, Vec<SocketAddr>>,
+    /// Each member's quorum-port `host:port`s (where a learner connects),
+    /// resolved at each connect.
+    pub quorum_addrs: HashMap<Sid, Vec<(String, u16)>>,
     /// Where this member listens for learners while it leads.
     pub quorum_listen: Vec<SocketAddr>,
     /// How long a connecting learner has to send its LEARNERINFO.
