@@ -85,8 +85,11 @@ async fn handle(
     match path {
         "/live" => return probe(runner_answers(ctx).await),
         "/ready" => {
+            // An ensemble member is ready only while it serves clients
+            // (not while electing or syncing), so a Service routes clients
+            // to serving members only.
             let accepting = ctx.shared.serving.load(Ordering::Relaxed);
-            return probe(accepting && runner_answers(ctx).await);
+            return probe(accepting && runner_serves(ctx).await);
         }
         _ => {}
     }
@@ -121,6 +124,15 @@ fn probe(ok: bool) -> http::HttpResponse {
 }
 
 /// Whether the runner runs a no-op within [`LIVE_PROBE_TIMEOUT_MS`].
+/// The runner answers in time and serves clients.
+async fn runner_serves(ctx: &AdminContext) -> bool {
+    let wait = Duration::from_millis(LIVE_PROBE_TIMEOUT_MS);
+    matches!(
+        tokio::time::timeout(wait, ctx.shared.runner.stats()).await,
+        Ok(Some(stats)) if !stats.not_serving
+    )
+}
+
 async fn runner_answers(ctx: &AdminContext) -> bool {
     let wait = Duration::from_millis(LIVE_PROBE_TIMEOUT_MS);
     matches!(

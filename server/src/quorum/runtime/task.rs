@@ -447,8 +447,15 @@ fn send(st: &mut State, to: Sid, cmd: WriteCmd) {
     let Some(conn) = st.conns.get(&to) else {
         return;
     };
-    if conn.tx.try_send(cmd).is_err() {
-        tracing::warn!(to, "quorum connection's send queue is full; closing it");
+    if let Err(e) = conn.tx.try_send(cmd) {
+        match e {
+            mpsc::error::TrySendError::Full(_) => {
+                tracing::warn!(to, "quorum connection's send queue is full; closing it")
+            }
+            mpsc::error::TrySendError::Closed(_) => {
+                tracing::info!(to, "quorum connection already closed")
+            }
+        }
         st.conns.remove(&to);
         st.pending
             .push_back(PeerInput::QuorumDisconnected { sid: to });
