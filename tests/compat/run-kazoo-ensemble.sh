@@ -123,7 +123,9 @@ start_ensemble() {
         leaders=0
         followers=0
         for k in $(seq 1 $N); do
-            if ! member_pid "$k" > /dev/null; then
+            # our child (reaped by this shell once it exits): kill -0, not
+            # member_pid, whose command-line check can miss a process in exec
+            if ! kill -0 "$(cat "$DIR/zk$k/server.pid")" 2> /dev/null; then
                 if grep -qiE 'address (already )?in use|AddrInUse' "$DIR/zk$k/server.log"; then
                     echo "run-kazoo-ensemble: zk$k: a port was taken meanwhile; new ports"
                     cleanup

@@ -287,12 +287,14 @@ class EnsembleMember(object):
         except (OSError, ValueError):
             return None
         if self._child is not None and self._child.pid == pid:
-            if self._child.poll() is not None:
-                return None
+            # our own child: its pid cannot be reused before we reap it (and
+            # its command line reads empty while it execs, e.g. a wrapper
+            # script exec'ing java)
+            return pid if self._child.poll() is None else None
         if not _process_alive(pid):
             return None
         cmdline = _cmdline(pid)
-        if cmdline is not None and self.cfg not in cmdline:
+        if cmdline and self.cfg not in cmdline:
             return None  # pid reused by something else
         return pid
 
