@@ -4,20 +4,22 @@
 #   2. cargo build --release --workspace
 #   3. cargo test --workspace --release  (release: reuses step 2's dependencies)
 #   4. kazoo 2.11.0's own suite against our server   (tests/compat/run-kazoo.sh)
-#   5. zkCli.sh walkthrough, reference vs ours        (tests/compat/run-zkcli.sh)
-#   6. the client library's integration tests against our server
-#   7. lint: cargo fmt --check, cargo clippy --all-targets -D warnings, and
+#   5. kazoo's 9 ensemble tests (stop/restart members under a client) against
+#      a 3-member ensemble of our server       (tests/compat/run-kazoo-ensemble.sh)
+#   6. zkCli.sh walkthrough, reference vs ours        (tests/compat/run-zkcli.sh)
+#   7. the client library's integration tests against our server
+#   8. lint: cargo fmt --check, cargo clippy --all-targets -D warnings, and
 #      every criterion bench run once in test mode (so none can rot)
-# Every part runs even if an earlier one failed (4 and 5 need step 2's
+# Every part runs even if an earlier one failed (4, 5 and 6 need step 2's
 # binary). Servers it starts are stopped on exit, by their pid files.
 # Exit status: 0 only if every part passed. Ends with one summary line per
 # part and a final "test-all: PASSED|FAILED" line.
 #
 # Env: COMPAT_OUT (default <repo>/tmp/compat): server dirs, logs, transcripts.
 #      TEST_ALL_SKIP: space-separated parts to skip (install build cargo-test
-#      kazoo zkcli client lint); skipped parts are reported as SKIPPED, not PASSED.
+#      kazoo kazoo-ensemble zkcli client lint); skipped parts are reported as SKIPPED, not PASSED.
 #      ZKSERVER_BIN: server binary (default target/release/zkserver).
-#      Plus everything run-kazoo.sh / run-zkcli.sh read (KAZOO_SUITE_BUDGET...).
+#      Plus everything run-kazoo.sh / run-kazoo-ensemble.sh / run-zkcli.sh read (KAZOO_SUITE_BUDGET...).
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -44,7 +46,7 @@ STARTED_DIRS=()   # "kind:dir" of servers this script started
 
 banner() { printf '\n==================== test-all: %s ====================\n' "$*"; }
 record() { # PART STATUS DETAIL
-    SUMMARY+=("$(printf '%-26s %-7s %s' "$1" "$2" "${3:-}")")
+    SUMMARY+=("$(printf '%-28s %-7s %s' "$1" "$2" "${3:-}")")
     [ "$2" = FAIL ] && FAILED=$((FAILED + 1))
     return 0
 }
@@ -171,7 +173,32 @@ else
     fi
 fi
 
-# ---- 5. zkCli walkthrough: reference vs ours ----------------------------------------
+# ---- 5. kazoo's ensemble tests against 3 of our members ----------------------------
+# The 9 tests the single-server run deselects because they stop and restart
+# servers (tests/compat/kazoo/ensemble.txt); the script starts, and on exit
+# stops, its own members; their dirs are also registered for cleanup here.
+if skipped kazoo-ensemble; then
+    record "kazoo ensemble tests (ours)" SKIPPED
+elif [ "$BUILT" -ne 1 ] || [ ! -x "$ZKBIN" ]; then
+    record "kazoo ensemble tests (ours)" FAIL "not run: $ZKBIN not built"
+else
+    banner "kazoo 2.11.0 ensemble tests against 3 of our members"
+    for k in 1 2 3; do STARTED_DIRS+=("our:$SRV/kazoo-ensemble/zk$k"); done
+    ZK_ENSEMBLE_DIR="$SRV/kazoo-ensemble" tests/compat/run-kazoo-ensemble.sh 2>&1 | tee "$OUT/kazoo-ensemble.log"
+    rc=${PIPESTATUS[0]}
+    line="$(grep '^run-kazoo-ensemble: [0-9]* passed' "$OUT/kazoo-ensemble.log" | tail -n 1 | sed 's/^run-kazoo-ensemble: //')"
+    kp="$(echo "$line" | grep -oE '^[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)"
+    kf="$(echo "$line" | grep -oE '^[0-9]+ passed, [0-9]+ failed' | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0)"
+    TOTAL_PASSED=$((TOTAL_PASSED + ${kp:-0}))
+    TOTAL_FAILED=$((TOTAL_FAILED + ${kf:-0}))
+    if [ "$rc" -eq 0 ]; then
+        record "kazoo ensemble tests (ours)" PASS "$line"
+    else
+        record "kazoo ensemble tests (ours)" FAIL "${line:-exit $rc}"
+    fi
+fi
+
+# ---- 6. zkCli walkthrough: reference vs ours ----------------------------------------
 if skipped zkcli; then
     record "zkCli walkthrough" SKIPPED
 elif [ "$BUILT" -ne 1 ] || [ ! -x "$ZKBIN" ]; then
@@ -203,7 +230,7 @@ else
     fi
 fi
 
-# ---- 6. the client library against our server -----------------------------------------
+# ---- 7. the client library against our server -----------------------------------------
 if skipped client; then
     record "client tests (ours)" SKIPPED
 elif [ "$BUILT" -ne 1 ]; then
@@ -221,7 +248,7 @@ else
     fi
 fi
 
-# ---- 7. lint ----------------------------------------------------------------------------
+# ---- 8. lint ----------------------------------------------------------------------------
 if skipped lint; then
     record "lint (fmt, clippy, benches)" SKIPPED
 else

@@ -43,7 +43,7 @@ echo "run-kazoo: kazoo suite against $hostport ($("$PY" -c 'import importlib.met
 set +e
 (
     cd "$site"
-    exec env -u CI -u ZOOKEEPER_VERSION \
+    exec env -u CI -u ZOOKEEPER_VERSION -u ZK_ENSEMBLE \
         ZK_HOSTS="$hostport" \
         PYTHONPATH="$HERE/kazoo${PYTHONPATH:+:$PYTHONPATH}" \
         PYTHONDONTWRITEBYTECODE=1 \
