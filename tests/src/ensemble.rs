@@ -479,6 +479,22 @@ impl Ensemble {
         self.member_mut(sid).state = State::Running;
     }
 
+    /// Switches a member that is down to the other implementation, on the
+    /// same config and data directory (a rolling migration's step).
+    pub fn set_kind(&mut self, sid: u64, kind: Kind) {
+        let state = self.state(sid);
+        assert!(
+            !matches!(state, State::Running | State::Paused),
+            "ensemble {}: member {sid} must be down to change kind ({state:?})",
+            self.name
+        );
+        let m = self.member_mut(sid);
+        if kind == Kind::Apache {
+            write_log4j(&m.dir.join("log4j.properties"), &m.log_path());
+        }
+        m.kind = kind;
+    }
+
     /// Kills the member if it is up, then starts it again on the same
     /// config and data directory.
     pub fn restart(&mut self, sid: u64) {

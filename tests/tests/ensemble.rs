@@ -55,6 +55,14 @@
 //!   on an empty data directory (no txn log yet, as a new or replaced
 //!   server), must follow and hold every write; another batch; it restarts
 //!   on what the SNAP left it and rejoins with every write.
+//! - `rolling_migration_apache_to_ours`, `rolling_migration_ours_to_apache`:
+//!   the operator's migration, one member at a time (followers first, the
+//!   leader last): a member is SIGKILLed and started again as the other
+//!   implementation on the same config and data directory (its snapshots,
+//!   txn log and epoch files written by the other). After each step one
+//!   leader and two followers serve, the client's session (connected to the
+//!   ensemble throughout) resumes with its ephemerals, a batch succeeds, and
+//!   every member holds the identical tree with every acknowledged write.
 //! - `apache_only_harness_sanity`: the harness against three Apache
 //!   members: election, a batch, SIGSTOP/SIGCONT of the leader (it rejoins
 //!   as a follower), SIGKILL of the new leader, restart, identical trees.
@@ -550,6 +558,82 @@ fn done(name: &str, started: Instant) {
 
 // ---------------------------------------------------------------------------
 // Scenarios.
+
+/// Replaces every member of a `from` ensemble by a `to` member on the same
+/// data directory, followers first, writing and checking after each step.
+fn rolling_migration(name: &str, from: Kind, to: Kind) {
+    let started = Instant::now();
+    let rt = runtime();
+    let mut ens = Ensemble::start(name, &[from; 3]);
+    rt.block_on(async {
+        let mut exp = Expected::default();
+        let first = leader(&mut ens, "start");
+        let on = followers(&ens, first)[0];
+        let c = client_on(&mut ens, on, "start").await;
+        let r = create_base(&c, "/roll", &mut exp).await;
+        ens.check("create /roll", r);
+        batch(&mut ens, &c, "/roll", "before", 5, &mut exp).await;
+        let all = ens.sids();
+        check_replicas(&mut ens, &all, &exp, "before the migration").await;
+        let mut order = followers(&ens, first);
+        order.push(first);
+        for (step, &sid) in order.iter().enumerate() {
+            let when = format!("step {}: member {sid} now {}", step + 1, to.name());
+            ens.kill(sid);
+            ens.set_kind(sid, to);
+            ens.start_member(sid);
+            println!("{when}");
+            let now = leader(&mut ens, &when);
+            let r = ens.wait_for_mode(
+                sid,
+                if sid == now {
+                    Mode::Leader
+                } else {
+                    Mode::Follower
+                },
+                REJOIN_TIMEOUT,
+            );
+            ens.check(&format!("{when}: member {sid} serving"), r);
+            resume(&mut ens, &c, &when).await;
+            batch(
+                &mut ens,
+                &c,
+                "/roll",
+                &format!("step{}", step + 1),
+                5,
+                &mut exp,
+            )
+            .await;
+            check_replicas(&mut ens, &all, &exp, &when).await;
+        }
+        close(&mut ens, &c, &mut exp, "closing the writer").await;
+        check_replicas(&mut ens, &all, &exp, "after the migration").await;
+    });
+    drop(ens);
+    done(name, started);
+}
+
+#[test]
+fn rolling_migration_apache_to_ours() {
+    let _serial = serial();
+    let kinds = [Kind::Apache, ours()];
+    if let Some(why) = missing(&kinds) {
+        println!("skipped: {why}");
+        return;
+    }
+    rolling_migration("h-roll-to-ours", Kind::Apache, ours());
+}
+
+#[test]
+fn rolling_migration_ours_to_apache() {
+    let _serial = serial();
+    let kinds = [Kind::Apache, ours()];
+    if let Some(why) = missing(&kinds) {
+        println!("skipped: {why}");
+        return;
+    }
+    rolling_migration("h-roll-to-apache", ours(), Kind::Apache);
+}
 
 /// Election, writes, leader SIGKILL, re-election, restart and rejoin; with
 /// `through_all` a client on every member writes, else one on a follower.
