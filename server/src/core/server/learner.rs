@@ -18,6 +18,23 @@ use crate::core::quorum_io::QuorumOutput;
 use crate::quorum::types::{ForwardedRequest, SessionTouch};
 
 impl Server {
+    /// A learner has applied the txn at `zxid`, which the leader sent with
+    /// the tree digest it expects after it (3.8.0's PROPOSAL `TxnDigest`):
+    /// a different digest here is logged and counted
+    /// (`zk_digest_mismatches_count`), as `DataTree.compareDigest` does.
+    /// Skipped unless the txn was just applied and the versions agree.
+    pub fn check_txn_digest(&mut self, zxid: i64, version: i32, tree_digest: i64) {
+        if self.tree.last_processed_zxid != zxid || version != crate::core::digest::DIGEST_VERSION {
+            return;
+        }
+        let stored = crate::core::digest::ZxidDigest {
+            zxid,
+            version,
+            digest: tree_digest,
+        };
+        self.tree.digest_mut().expect(stored, zxid);
+    }
+
     /// Takes the learner's touch table (sessions active since the last
     /// PING, with their timeouts), leaving it empty.
     pub fn take_touches(&mut self) -> Vec<SessionTouch> {

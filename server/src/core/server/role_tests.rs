@@ -584,3 +584,25 @@ impl Rng {
         (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as i32 % n
     }
 }
+
+#[test]
+fn a_learner_counts_a_proposal_digest_that_differs_from_its_tree() {
+    let mut c = Cluster::new(3);
+    let (conn, _) = c.session(1);
+    let (h, _) = c.call(1, conn, OpCode::Create, &create("/d", b"x", 0));
+    assert_eq!(h.err, 0);
+    let zxid = c.nodes[1].tree().last_processed_zxid;
+    let leaders = c.nodes[LEADER].tree().digest().value();
+    assert_eq!(c.nodes[1].tree().digest().value(), leaders);
+    let v = crate::core::digest::DIGEST_VERSION;
+    // The leader's digest after the txn: no mismatch.
+    c.nodes[1].check_txn_digest(zxid, v, leaders);
+    assert_eq!(c.nodes[1].tree().digest().mismatches(), 0);
+    // Another version, or a zxid not just applied: not compared.
+    c.nodes[1].check_txn_digest(zxid, v + 1, leaders ^ 1);
+    c.nodes[1].check_txn_digest(zxid - 1, v, leaders ^ 1);
+    assert_eq!(c.nodes[1].tree().digest().mismatches(), 0);
+    // A different digest for the txn just applied: counted.
+    c.nodes[1].check_txn_digest(zxid, v, leaders ^ 1);
+    assert_eq!(c.nodes[1].tree().digest().mismatches(), 1);
+}

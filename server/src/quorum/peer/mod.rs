@@ -566,8 +566,13 @@ impl Peer {
                     self.zab(now_ms, zab::Input::Touches { zxid, touches }, out);
                 }
                 Z::Deliver(p) => {
+                    let zxid = p.txn.header.zxid;
+                    let digest = p.digest.clone();
                     self.remember(p.clone());
                     self.quorum(now_ms, QuorumInput::Committed(p), out);
+                    if let Some(d) = digest {
+                        self.server.check_txn_digest(zxid, d.version, d.tree_digest);
+                    }
                 }
                 Z::Truncate { zxid } => out.push(PeerOutput::Truncate { zxid }),
                 Z::SyncDone => self.quorum(now_ms, QuorumInput::SyncDone, out),

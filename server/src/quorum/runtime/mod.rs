@@ -231,7 +231,10 @@ pub async fn start(config: &Config, q: &QuorumConfig) -> Result<RunnerHandle, St
     // As standalone start-up (and Apache's `loadData`): the data directory
     // always holds a snapshot of what it replays, so Apache ZooKeeper can
     // start on it too (it refuses logs without a snapshot).
-    let (tree, zxid) = (peer.server().tree(), peer.server().tree().last_processed_zxid);
+    let (tree, zxid) = (
+        peer.server().tree(),
+        peer.server().tree().last_processed_zxid,
+    );
     let have = crate::storage::snapshot::snapshot_files(&disk.snap_dir)
         .map_err(|e| format!("{}: {e}", disk.snap_dir.display()))?
         .iter()
