@@ -52,24 +52,13 @@ fn resolve(host: &str, port: u16) -> Vec<SocketAddr> {
     }
 }
 
-/// Each member's quorum (`true`) or election (`false`) addresses.
-fn addresses(q: &QuorumConfig, quorum_port: bool) -> BTreeMap<Sid, Vec<SocketAddr>> {
-    q.servers
-        .iter()
-        .map(|s| {
-            let addrs = s
-                .addresses
-                .iter()
-                .flat_map(|a| {
-                    let port = if quorum_port {
-                        a.quorum_port
-                    } else {
-                        a.election_port
-                    };
-                    resolve(&a.host, port)
-                })
-                .collect();
-            (s.id as Sid, addrs)
+/// Each member's election addresses, resolved now.
+fn election_addresses(q: &QuorumConfig) -> BTreeMap<Sid, Vec<SocketAddr>> {
+    names(q, false)
+        .into_iter()
+        .map(|(sid, hps)| {
+            let addrs = hps.iter().flat_map(|(h, p)| resolve(h, *p)).collect();
+            (sid, addrs)
         })
         .collect()
 }
@@ -109,7 +98,7 @@ async fn my_election_addrs(
     let deadline = tokio::time::Instant::now() + OWN_ADDRESS_RESOLVE_LIMIT;
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let again = addresses(q, false);
+        let again = election_addresses(q);
         if let Some(addrs) = again.get(&q.my_id).filter(|a| !a.is_empty()) {
             return Ok(addrs.clone());
         }
@@ -164,7 +153,7 @@ pub async fn start(config: &Config, q: &QuorumConfig) -> Result<RunnerHandle, St
     disk.start_log()?;
 
     let me = q.me();
-    let election_addrs = addresses(q, false);
+    let election_addrs = election_addresses(q);
     let my_election = my_election_addrs(q, &election_addrs).await?;
     let mut cnx_cfg = CnxConfig::new(q.my_id, my_election, election_addrs);
     cnx_cfg.peer_names = names(q, false)
