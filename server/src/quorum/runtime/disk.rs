@@ -206,7 +206,7 @@ fn remove_snapshots_after(snap_dir: &std::path::Path, zxid: i64) -> DiskResult<(
         .into_iter()
         .filter(|(z, _)| *z > zxid)
         .collect();
-    newer.sort_by(|a, b| b.0.cmp(&a.0));
+    newer.sort_by_key(|(z, _)| std::cmp::Reverse(*z));
     for (_, path) in newer {
         std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         tracing::info!("removed {} (beyond the SNAP)", path.display());
