@@ -21,6 +21,11 @@
 //!   kept and printed.
 //! - Failure messages ([`Ensemble::describe`]) carry every member's state,
 //!   mode and log tail.
+//! - [`Ensemble::new_placed`] puts members elsewhere: each on an address of
+//!   its own and, optionally, inside a network namespace (started as `ip
+//!   netns exec <ns> <program> ...`, which execs the program in place, so
+//!   the pid is still the server's); such members use the fixed ports
+//!   2888, 3888 and 2181 of their address (see [`crate::netns`]).
 //!
 //! Environment: `ZK_LOG` sets our servers' log filter (default `info`);
 //! `ZK_SERVER_BIN` the binary (see [`servers::our_binary`]).
@@ -32,9 +37,10 @@ use crate::reference_peer::{reference_classpath, write_log4j};
 use crate::servers;
 use bytes::Bytes;
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::net::{SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -141,9 +147,37 @@ pub struct Ports {
     pub client: u16,
 }
 
+/// Where a member runs (see [`Ensemble::new_placed`]).
+#[derive(Debug, Clone)]
+pub struct Placement {
+    /// The address its quorum, election and client ports are on.
+    pub host: IpAddr,
+    /// The network namespace (an `ip netns` name) its process runs in.
+    pub netns: Option<String>,
+}
+
+impl Placement {
+    /// 127.0.0.1 in the test's own namespace (the default).
+    pub fn loopback() -> Placement {
+        Placement {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            netns: None,
+        }
+    }
+}
+
+/// The ports of members that have an address of their own.
+const PLACED_PORTS: Ports = Ports {
+    quorum: 2888,
+    election: 3888,
+    client: 2181,
+};
+
 struct Member {
     sid: u64,
     kind: Kind,
+    host: IpAddr,
+    netns: Option<String>,
     ports: Ports,
     dir: PathBuf,
     child: Option<Child>,
@@ -231,19 +265,41 @@ impl Ensemble {
     /// Writes the configs of `kinds.len()` members (sid 1.. in order) with
     /// `extra_cfg` lines appended, starts none of them.
     pub fn new(name: &str, kinds: &[Kind], extra_cfg: &[&str]) -> Ensemble {
+        let loopback = vec![Placement::loopback(); kinds.len()];
+        Ensemble::new_placed(name, kinds, extra_cfg, &loopback)
+    }
+
+    /// [`new`](Self::new) with each member placed as `placements` says (in
+    /// sid order): a member on 127.0.0.1 outside any namespace gets free
+    /// ports as with `new`; any other uses ports 2888, 3888 and 2181 of its
+    /// own address.
+    pub fn new_placed(
+        name: &str,
+        kinds: &[Kind],
+        extra_cfg: &[&str],
+        placements: &[Placement],
+    ) -> Ensemble {
         assert!(!kinds.is_empty(), "an ensemble needs members");
+        assert_eq!(kinds.len(), placements.len(), "one placement per member");
         let root = servers::fresh_dir(&format!("ens-{name}"));
         let ports = distinct_free_ports(3 * kinds.len());
         let members: Vec<Member> = kinds
             .iter()
+            .zip(placements)
             .enumerate()
-            .map(|(i, &kind)| Member {
+            .map(|(i, (&kind, place))| Member {
                 sid: i as u64 + 1,
                 kind,
-                ports: Ports {
-                    quorum: ports[3 * i],
-                    election: ports[3 * i + 1],
-                    client: ports[3 * i + 2],
+                host: place.host,
+                netns: place.netns.clone(),
+                ports: if place.host.is_loopback() && place.netns.is_none() {
+                    Ports {
+                        quorum: ports[3 * i],
+                        election: ports[3 * i + 1],
+                        client: ports[3 * i + 2],
+                    }
+                } else {
+                    PLACED_PORTS
                 },
                 dir: root.join(format!("n{}", i + 1)),
                 child: None,
@@ -259,8 +315,12 @@ impl Ensemble {
         for m in &members {
             let _ = writeln!(
                 common_cfg,
-                "server.{}=127.0.0.1:{}:{};127.0.0.1:{}",
-                m.sid, m.ports.quorum, m.ports.election, m.ports.client
+                "server.{}={host}:{}:{};{host}:{}",
+                m.sid,
+                m.ports.quorum,
+                m.ports.election,
+                m.ports.client,
+                host = m.host
             );
         }
         for line in extra_cfg {
@@ -291,7 +351,10 @@ impl Ensemble {
             ens.name,
             ens.members
                 .iter()
-                .map(|m| format!("{}={}", m.sid, m.kind.name()))
+                .map(|m| match &m.netns {
+                    Some(ns) => format!("{}={}@{}({ns})", m.sid, m.kind.name(), m.host),
+                    None => format!("{}={}", m.sid, m.kind.name()),
+                })
                 .collect::<Vec<_>>()
                 .join(" "),
             ens.root.display()
@@ -356,7 +419,13 @@ impl Ensemble {
     }
 
     pub fn client_addr(&self, sid: u64) -> SocketAddr {
-        ([127, 0, 0, 1], self.member(sid).ports.client).into()
+        let m = self.member(sid);
+        SocketAddr::new(m.host, m.ports.client)
+    }
+
+    /// The network namespace the member runs in, if any.
+    pub fn netns(&self, sid: u64) -> Option<&str> {
+        self.member(sid).netns.as_deref()
     }
 
     /// `first`'s client address, then the other members' (a client tries
@@ -403,42 +472,71 @@ impl Ensemble {
             .expect("member log");
         let _ = writeln!(log, "==== harness: start #{start_no} of member {sid} ====");
         let cfg = m.dir.join("zoo.cfg");
-        let mut cmd = match m.kind {
-            Kind::Ours => {
-                let mut c = Command::new(servers::our_binary().expect("zkserver binary"));
-                c.arg("start-foreground").arg(&cfg);
-                if std::env::var_os("ZK_LOG").is_none() {
-                    c.env("ZK_LOG", "info");
-                }
-                let err = log.try_clone().expect("log file");
-                c.stdout(log).stderr(err);
-                c
-            }
+        // The program and its arguments; run as is, or through `ip netns
+        // exec` (which execs it in place: same pid).
+        let (program, args): (OsString, Vec<OsString>) = match m.kind {
+            Kind::Ours => (
+                servers::our_binary().expect("zkserver binary").into(),
+                vec!["start-foreground".into(), cfg.clone().into()],
+            ),
             Kind::Apache => {
                 if let Some(why) = servers::reference_missing() {
                     panic!("ensemble {}: member {sid} needs Apache: {why}", self.name);
                 }
+                let mut args: Vec<OsString> = [
+                    "-Xmx256m",
+                    "-XX:+UseSerialGC",
+                    "-XX:TieredStopAtLevel=1",
+                    "-Dzookeeper.admin.enableServer=false",
+                ]
+                .map(OsString::from)
+                .to_vec();
+                args.push(
+                    format!(
+                        "-Dlog4j.configuration=file:{}",
+                        m.dir.join("log4j.properties").display()
+                    )
+                    .into(),
+                );
+                args.push(format!("-Dzookeeper.log.dir={}", m.dir.display()).into());
+                args.push("-cp".into());
+                args.push(reference_classpath().into());
+                args.push("org.apache.zookeeper.server.quorum.QuorumPeerMain".into());
+                args.push(cfg.clone().into());
+                ("java".into(), args)
+            }
+        };
+        let mut cmd = match &m.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns.as_str()])
+                    .arg(&program)
+                    .args(&args);
+                c
+            }
+            None => {
+                let mut c = Command::new(&program);
+                c.args(&args);
+                c
+            }
+        };
+        match m.kind {
+            Kind::Ours => {
+                if std::env::var_os("ZK_LOG").is_none() {
+                    cmd.env("ZK_LOG", "info");
+                }
+                let err = log.try_clone().expect("log file");
+                cmd.stdout(log).stderr(err);
+            }
+            Kind::Apache => {
                 let out = std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
                     .open(m.dir.join("server.out"))
                     .expect("server.out");
-                let mut c = Command::new("java");
-                c.args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
-                    .arg("-Dzookeeper.admin.enableServer=false")
-                    .arg(format!(
-                        "-Dlog4j.configuration=file:{}",
-                        m.dir.join("log4j.properties").display()
-                    ))
-                    .arg(format!("-Dzookeeper.log.dir={}", m.dir.display()))
-                    .args(["-cp", &reference_classpath()])
-                    .arg("org.apache.zookeeper.server.quorum.QuorumPeerMain")
-                    .arg(&cfg)
-                    .stdout(Stdio::null())
-                    .stderr(out);
-                c
+                cmd.stdout(Stdio::null()).stderr(out);
             }
-        };
+        }
         cmd.stdin(Stdio::null()).current_dir(&m.dir);
         let child = cmd
             .spawn()
@@ -547,9 +645,15 @@ impl Ensemble {
             let m = self.member(sid);
             let _ = writeln!(
                 out,
-                "member {sid} ({}, pid {:?}, ports q{} e{} c{}, started {}x): {state:?}, mode {mode}",
+                "member {sid} ({}, pid {:?}, {}{} ports q{} e{} c{}, started {}x): {state:?}, \
+                 mode {mode}",
                 m.kind.name(),
                 m.pid(),
+                m.host,
+                m.netns
+                    .as_ref()
+                    .map(|ns| format!(" in netns {ns},"))
+                    .unwrap_or_default(),
                 m.ports.quorum,
                 m.ports.election,
                 m.ports.client,
@@ -615,6 +719,17 @@ impl Ensemble {
     /// Paused and killed members are not asked. Fails at once if a member
     /// exited by itself.
     pub fn wait_for_leader(&mut self, timeout: Duration) -> Result<u64, String> {
+        let all = self.sids();
+        self.wait_for_leader_among(&all, timeout)
+    }
+
+    /// [`wait_for_leader`](Self::wait_for_leader) asking only the members
+    /// in `sids` (e.g. the majority side of a partition).
+    pub fn wait_for_leader_among(
+        &mut self,
+        sids: &[u64],
+        timeout: Duration,
+    ) -> Result<u64, String> {
         let started = Instant::now();
         let max_polls = (timeout.as_millis() / POLL.as_millis()).max(1) + 1;
         let mut last = String::new();
@@ -628,7 +743,7 @@ impl Ensemble {
             let mut all_serving = true;
             let mut any_standalone = false;
             let mut seen = Vec::new();
-            for sid in self.sids() {
+            for &sid in sids {
                 if self.state(sid) != State::Running {
                     continue;
                 }

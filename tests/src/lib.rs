@@ -11,11 +11,14 @@
 //! - [`ensemble`]: an ensemble of real processes (ours and/or Apache's) on
 //!   127.0.0.1 that a test starts, kills, pauses and restarts member by
 //!   member; trees read from every member for comparison.
+//! - [`netns`]: network namespaces on a bridge, one per ensemble member,
+//!   whose links a test cuts and heals (the partition tests).
 //! - [`scenarios`]: hand-written op sequences (minimal reproductions).
 
 pub mod ensemble;
 pub mod gen;
 pub mod harness;
+pub mod netns;
 pub mod raw_client;
 pub mod reference_peer;
 pub mod scenarios;
