@@ -18,6 +18,7 @@
 pub mod ensemble;
 pub mod gen;
 pub mod harness;
+pub mod linearizability;
 pub mod netns;
 pub mod raw_client;
 pub mod reference_peer;

@@ -39,7 +39,10 @@
 //!   value was acknowledged twice, acknowledged values have increasing
 //!   mzxids, and the counter holds the last acknowledged value or a later
 //!   one whose write was not acknowledged (its version equal to its
-//!   value). The seed is printed; `ZK_PARTITION_SEED=<n>` replays the
+//!   value). The whole history (every synced read — `sync` then `getData`
+//!   — and every CAS of the counter, with when each was invoked and
+//!   answered) passes `zk_tests::linearizability`'s check, and acknowledged
+//!   sequential numbers follow real-time order. The seed is printed; `ZK_PARTITION_SEED=<n>` replays the
 //!   schedule of actions and hold times (not the timing of the servers, so
 //!   "the leader" may be another member in a replay).
 //! - `mixed_ensemble_isolated_leader_steps_down`: the first test with
@@ -63,6 +66,9 @@ use std::time::{Duration, Instant};
 use zk_client::{Acl, Client, CreateMode, ErrorCode, Stat, ZkError};
 use zk_tests::ensemble::{
     self, call, connect, reconnect, Ensemble, Kind, Mode, Placement, Tree, SYNC_LIMIT, TICK_MS,
+};
+use zk_tests::linearizability::{
+    check_sequential, Cas, CasOutcome, Read, RegisterHistory, SeqCreate,
 };
 use zk_tests::netns::{self, Net};
 use zk_tests::servers;
@@ -807,6 +813,11 @@ struct WriterLog {
     sessions: usize,
     /// Broken invariants seen on the way (reported at the end).
     violations: Vec<String>,
+    /// The counter's history (synced reads and CAS) for the
+    /// linearizability check.
+    register: RegisterHistory,
+    /// Acknowledged sequential creates with their invocation and answer.
+    seq: Vec<SeqCreate>,
 }
 
 /// Resumes the session, or opens a new one if it expired; bounded by
@@ -852,6 +863,7 @@ async fn writer(id: u64, cs: String, stop: Arc<AtomicBool>, deadline: Instant) -
         if k % 2 == 0 {
             let data = format!("w{id}-{k}");
             let prefix = format!("{SEQ_BASE}/w{id}-");
+            let invoked = Instant::now();
             let r = tokio::time::timeout(
                 FLAP_OP_TIMEOUT,
                 c.create2(
@@ -868,6 +880,15 @@ async fn writer(id: u64, cs: String, stop: Arc<AtomicBool>, deadline: Instant) -
                         log.violations
                             .push(format!("create {prefix}: path {path}, Stat {stat:?}"));
                     }
+                    if let Some(sequence) =
+                        path.get(prefix.len()..).and_then(|n| n.parse::<u64>().ok())
+                    {
+                        log.seq.push(SeqCreate {
+                            invoked,
+                            answered: Instant::now(),
+                            sequence,
+                        });
+                    }
                     log.creates.push((path, data, stat.czxid));
                 }
                 _ => {
@@ -877,8 +898,19 @@ async fn writer(id: u64, cs: String, stop: Arc<AtomicBool>, deadline: Instant) -
                 }
             }
         } else {
-            match tokio::time::timeout(FLAP_OP_TIMEOUT, c.get_data(COUNTER, false)).await {
+            // A synced read: sync, then getData on the same connection.
+            let read_invoked = Instant::now();
+            let read = async {
+                c.sync(COUNTER).await?;
+                c.get_data(COUNTER, false).await
+            };
+            match tokio::time::timeout(FLAP_OP_TIMEOUT, read).await {
                 Ok(Ok((data, stat))) => {
+                    log.register.reads.push(Read {
+                        invoked: read_invoked,
+                        answered: Instant::now(),
+                        version: stat.version,
+                    });
                     let value: i64 = String::from_utf8_lossy(data.as_deref().unwrap_or_default())
                         .parse()
                         .unwrap_or(-1);
@@ -889,6 +921,7 @@ async fn writer(id: u64, cs: String, stop: Arc<AtomicBool>, deadline: Instant) -
                         ));
                     }
                     let next = i64::from(stat.version) + 1;
+                    let cas_invoked = Instant::now();
                     let r = tokio::time::timeout(
                         FLAP_OP_TIMEOUT,
                         c.set_data(COUNTER, next.to_string().as_bytes(), stat.version),
@@ -903,9 +936,30 @@ async fn writer(id: u64, cs: String, stop: Arc<AtomicBool>, deadline: Instant) -
                                 ));
                             }
                             log.counter.push((next, st.mzxid));
+                            log.register.cas.push(Cas {
+                                from: stat.version,
+                                invoked: cas_invoked,
+                                outcome: CasOutcome::Ok {
+                                    answered: Instant::now(),
+                                },
+                            });
                         }
-                        Ok(Err(e)) if e.is(ErrorCode::BadVersion) => log.lost_races += 1,
+                        Ok(Err(e)) if e.is(ErrorCode::BadVersion) => {
+                            log.lost_races += 1;
+                            log.register.cas.push(Cas {
+                                from: stat.version,
+                                invoked: cas_invoked,
+                                outcome: CasOutcome::BadVersion {
+                                    answered: Instant::now(),
+                                },
+                            });
+                        }
                         _ => {
+                            log.register.cas.push(Cas {
+                                from: stat.version,
+                                invoked: cas_invoked,
+                                outcome: CasOutcome::Unknown,
+                            });
                             log.maybe_counter.push(next);
                             log.failures += 1;
                             broken = true;
@@ -1185,6 +1239,7 @@ fn flapping_partitions_keep_acknowledged_writes() {
             let r = call("getData counter", c.get_data(COUNTER, false)).await;
             let (_, stat) = p.check("after healing", r);
             let next = i64::from(stat.version) + 1;
+            let invoked = Instant::now();
             let r = call(
                 "increment after healing",
                 c.set_data(COUNTER, next.to_string().as_bytes(), stat.version),
@@ -1192,6 +1247,13 @@ fn flapping_partitions_keep_acknowledged_writes() {
             .await;
             let st = p.check("after healing", r);
             last.counter.push((next, st.mzxid));
+            last.register.cas.push(Cas {
+                from: stat.version,
+                invoked,
+                outcome: CasOutcome::Ok {
+                    answered: Instant::now(),
+                },
+            });
             let _ = call("close", c.close()).await;
             logs.push(last);
 
@@ -1223,6 +1285,36 @@ fn flapping_partitions_keep_acknowledged_writes() {
                 ),
                 Err(e) => p.fail(&format!("after flapping (seed {seed}): {e}")),
             }
+            // The whole history, every client together: linearizable.
+            let mut history = RegisterHistory::default();
+            let mut seq = Vec::new();
+            for log in &logs {
+                history.cas.extend(log.register.cas.iter().cloned());
+                history.reads.extend(log.register.reads.iter().copied());
+                seq.extend(log.seq.iter().copied());
+            }
+            let final_version = tree.get(COUNTER).map_or(-1, |n| n.stat.version);
+            if let Err(e) = history.check(final_version) {
+                p.fail(&format!(
+                    "counter history not linearizable (seed {seed}): {e}"
+                ));
+            }
+            if let Err(e) = check_sequential(&seq) {
+                p.fail(&format!(
+                    "sequential creates out of real-time order (seed {seed}): {e}"
+                ));
+            }
+            println!(
+                "linearizable: {} CAS ({} acknowledged), {} synced reads, {} sequential creates",
+                history.cas.len(),
+                history
+                    .cas
+                    .iter()
+                    .filter(|c| matches!(c.outcome, CasOutcome::Ok { .. }))
+                    .count(),
+                history.reads.len(),
+                seq.len()
+            );
         });
     });
 }
