@@ -19,6 +19,7 @@ pub mod ensemble;
 pub mod gen;
 pub mod harness;
 pub mod linearizability;
+pub mod load;
 pub mod netns;
 pub mod raw_client;
 pub mod reference_peer;

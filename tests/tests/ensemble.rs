@@ -63,6 +63,11 @@
 //!   leader and two followers serve, the client's session (connected to the
 //!   ensemble throughout) resumes with its ephemerals, a batch succeeds, and
 //!   every member holds the identical tree with every acknowledged write.
+//!   Throughout, two more clients (`zk_tests::load`) write without pause:
+//!   sequential creates and compare-and-set increments after synced reads;
+//!   their sessions survive every step (only reconnects), every
+//!   acknowledged write is present at the end, and their whole history is
+//!   linearizable (`zk_tests::linearizability`).
 //! - `apache_only_harness_sanity`: the harness against three Apache
 //!   members: election, a batch, SIGSTOP/SIGCONT of the leader (it rejoins
 //!   as a follower), SIGKILL of the new leader, restart, identical trees.
@@ -75,10 +80,12 @@
 //! ensemble's directory (printed).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use zk_client::{op, Acl, Client, CreateMode, ErrorCode, OpResult, Stat};
 use zk_tests::ensemble::{self, call, connect, reconnect, Ensemble, Kind, Mode, Tree};
+use zk_tests::load::{self, Load};
 use zk_tests::servers;
 
 /// Election bound (JVM members need a few seconds to start).
@@ -573,8 +580,41 @@ fn rolling_migration(name: &str, from: Kind, to: Kind) {
         let r = create_base(&c, "/roll", &mut exp).await;
         ens.check("create /roll", r);
         batch(&mut ens, &c, "/roll", "before", 5, &mut exp).await;
+        // Continuous load through the whole migration: two writers on
+        // sessions of their own, connected to the ensemble, resuming on
+        // another member when theirs goes away.
+        let load = Load {
+            counter: "/roll-counter".to_string(),
+            seq_base: "/roll-seq".to_string(),
+            op_timeout: Duration::from_secs(5),
+            connect_timeout: CONNECT_TIMEOUT,
+            max_ops: 20_000,
+            pause: Duration::from_millis(20),
+        };
+        for (path, data) in [(&load.seq_base, "base"), (&load.counter, "0")] {
+            let r = call(
+                &format!("create {path}"),
+                c.create2(
+                    path,
+                    data.as_bytes(),
+                    &Acl::open_unsafe(),
+                    CreateMode::Persistent,
+                ),
+            )
+            .await;
+            ens.check("the load's nodes", r);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let deadline = Instant::now() + Duration::from_secs(300);
+        let sids = ens.sids();
+        let writers: Vec<_> = (1..=2u64)
+            .map(|i| {
+                let cs = ens.connect_string(sids[i as usize % sids.len()]);
+                tokio::spawn(load::writer(i, cs, load.clone(), stop.clone(), deadline))
+            })
+            .collect();
         let all = ens.sids();
-        check_replicas(&mut ens, &all, &exp, "before the migration").await;
+        loaded_replicas(&mut ens, &all, &exp, &load, "before the migration", false).await;
         let mut order = followers(&ens, first);
         order.push(first);
         for (step, &sid) in order.iter().enumerate() {
@@ -584,33 +624,120 @@ fn rolling_migration(name: &str, from: Kind, to: Kind) {
             ens.start_member(sid);
             println!("{when}");
             let now = leader(&mut ens, &when);
-            let r = ens.wait_for_mode(
-                sid,
-                if sid == now {
-                    Mode::Leader
-                } else {
-                    Mode::Follower
-                },
-                REJOIN_TIMEOUT,
-            );
+            let want = if sid == now {
+                Mode::Leader
+            } else {
+                Mode::Follower
+            };
+            let r = ens.wait_for_mode(sid, want, REJOIN_TIMEOUT);
             ens.check(&format!("{when}: member {sid} serving"), r);
             resume(&mut ens, &c, &when).await;
-            batch(
-                &mut ens,
-                &c,
-                "/roll",
-                &format!("step{}", step + 1),
-                5,
-                &mut exp,
-            )
-            .await;
-            check_replicas(&mut ens, &all, &exp, &when).await;
+            let tag = format!("step{}", step + 1);
+            batch(&mut ens, &c, "/roll", &tag, 5, &mut exp).await;
+            loaded_replicas(&mut ens, &all, &exp, &load, &when, false).await;
+        }
+        stop.store(true, Ordering::Relaxed);
+        let mut logs = Vec::new();
+        for h in writers {
+            match tokio::time::timeout(Duration::from_secs(60), h).await {
+                Ok(Ok(log)) => logs.push(log),
+                Ok(Err(e)) => ens.fail(&format!("a writer task: {e}")),
+                Err(_) => ens.fail("a writer did not stop within 60 s"),
+            }
+        }
+        let violations: Vec<&String> = logs.iter().flat_map(|l| &l.violations).collect();
+        if !violations.is_empty() {
+            ens.fail(&format!("writers saw: {violations:?}"));
         }
         close(&mut ens, &c, &mut exp, "closing the writer").await;
-        check_replicas(&mut ens, &all, &exp, "after the migration").await;
+        let tree = loaded_replicas(&mut ens, &all, &exp, &load, "after the migration", true).await;
+        let checked = load::check_tree(&tree, &logs, &load).and_then(|t| {
+            Ok(format!(
+                "{t}; {}",
+                load::check_history(&tree, &logs, &load)?
+            ))
+        });
+        match checked {
+            Ok(summary) => println!("load during the migration: {summary}"),
+            Err(e) => ens.fail(&format!("load during the migration: {e}")),
+        }
+        for log in &logs {
+            println!(
+                "writer {}: {} creates and {} increments acknowledged, {} calls without an \
+                 answer (then a reconnect), {} sessions",
+                log.id,
+                log.creates.len(),
+                log.counter.len(),
+                log.failures,
+                log.sessions
+            );
+            if log.sessions != 1 {
+                ens.fail(&format!(
+                    "writer {}: its session ended during the migration ({} sessions)",
+                    log.id, log.sessions
+                ));
+            }
+        }
     });
     drop(ens);
     done(name, started);
+}
+
+/// [`check_replicas`] while the background load writes: every member
+/// holds the identical tree outside the load's paths (inside them members
+/// may differ by the load's newest writes until it stops: with `whole`,
+/// once it has, the whole trees are compared), as `exp` says.
+async fn loaded_replicas(
+    ens: &mut Ensemble,
+    sids: &[u64],
+    exp: &Expected,
+    load: &Load,
+    when: &str,
+    whole: bool,
+) -> Tree {
+    let outside = |t: &Tree| -> Tree {
+        t.iter()
+            .filter(|(p, _)| !p.starts_with(&load.seq_base) && **p != load.counter)
+            .map(|(p, n)| (p.clone(), n.clone()))
+            .collect()
+    };
+    let mut trees: Vec<(u64, Tree)> = Vec::new();
+    for &sid in sids {
+        let result = ensemble::synced_tree(ens.client_addr(sid), CONNECT_TIMEOUT).await;
+        let tree = ens.check(&format!("{when}: reading member {sid}"), result);
+        trees.push((sid, tree));
+    }
+    let first = outside(&trees[0].1);
+    for (sid, tree) in &trees[1..] {
+        let diff = diff_trees_of(trees[0].0, &first, *sid, &outside(tree));
+        if !diff.is_empty() {
+            ens.fail(&format!(
+                "{when}: members {} and {sid} differ:\n  {}",
+                trees[0].0,
+                diff.join("\n  ")
+            ));
+        }
+    }
+    if let Err(e) = exp.check(&first) {
+        ens.fail(&format!("{when}: member {}: {e}", trees[0].0));
+    }
+    if whole {
+        for (sid, tree) in &trees[1..] {
+            let diff = diff_trees_of(trees[0].0, &trees[0].1, *sid, tree);
+            if !diff.is_empty() {
+                ens.fail(&format!(
+                    "{when}: members {} and {sid} differ in the load's nodes:\n  {}",
+                    trees[0].0,
+                    diff.join("\n  ")
+                ));
+            }
+        }
+    }
+    println!(
+        "{when}: members {sids:?} agree ({} nodes outside the load)",
+        first.len()
+    );
+    trees.swap_remove(0).1
 }
 
 #[test]

@@ -58,18 +58,17 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use zk_client::{Acl, Client, CreateMode, ErrorCode, Stat, ZkError};
+use zk_client::{Acl, Client, CreateMode, Stat};
 use zk_tests::ensemble::{
     self, call, connect, reconnect, Ensemble, Kind, Mode, Placement, Tree, SYNC_LIMIT, TICK_MS,
 };
-use zk_tests::linearizability::{
-    check_sequential, Cas, CasOutcome, Read, RegisterHistory, SeqCreate,
-};
+use zk_tests::linearizability::{Cas, CasOutcome};
+use zk_tests::load::{self, Load};
 use zk_tests::netns::{self, Net};
 use zk_tests::servers;
 
@@ -793,314 +792,16 @@ const FLAP_OP_TIMEOUT: Duration = Duration::from_secs(5);
 const COUNTER: &str = "/flap-counter";
 const SEQ_BASE: &str = "/flap";
 
-/// What one writer saw.
-#[derive(Debug, Default)]
-struct WriterLog {
-    id: u64,
-    /// Acknowledged sequential creates: path, data, czxid.
-    creates: Vec<(String, String, i64)>,
-    /// Creates (by data) with no answer.
-    maybe_creates: Vec<String>,
-    /// Acknowledged counter values, with their mzxid.
-    counter: Vec<(i64, i64)>,
-    /// Counter values written with no answer.
-    maybe_counter: Vec<i64>,
-    /// BadVersion refusals (another writer won).
-    lost_races: usize,
-    /// Calls that failed or timed out.
-    failures: usize,
-    /// Sessions opened (more than one: an earlier one expired).
-    sessions: usize,
-    /// Broken invariants seen on the way (reported at the end).
-    violations: Vec<String>,
-    /// The counter's history (synced reads and CAS) for the
-    /// linearizability check.
-    register: RegisterHistory,
-    /// Acknowledged sequential creates with their invocation and answer.
-    seq: Vec<SeqCreate>,
-}
-
-/// Resumes the session, or opens a new one if it expired; bounded by
-/// `deadline`.
-async fn recover(c: &mut Client, cs: &str, log: &mut WriterLog, deadline: Instant) {
-    for _ in 0..1000 {
-        if Instant::now() > deadline {
-            return;
-        }
-        match tokio::time::timeout(FLAP_OP_TIMEOUT, c.reconnect()).await {
-            Ok(Ok(())) => return,
-            Ok(Err(ZkError::SessionExpired)) | Ok(Err(ZkError::Closed)) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if let Ok(new) = connect(cs, left).await {
-                    *c = new;
-                    log.sessions += 1;
-                    return;
-                }
-            }
-            _ => {}
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+/// The flapping test's writers.
+fn flap_load() -> Load {
+    Load {
+        counter: COUNTER.to_string(),
+        seq_base: SEQ_BASE.to_string(),
+        op_timeout: FLAP_OP_TIMEOUT,
+        connect_timeout: CONNECT_TIMEOUT,
+        max_ops: MAX_OPS,
+        pause: WRITE_PAUSE,
     }
-}
-
-/// Sequential creates and counter increments, alternately, until `stop`
-/// (or `deadline`, or [`MAX_OPS`]).
-async fn writer(id: u64, cs: String, stop: Arc<AtomicBool>, deadline: Instant) -> WriterLog {
-    let mut log = WriterLog {
-        id,
-        ..WriterLog::default()
-    };
-    let Ok(mut c) = connect(&cs, CONNECT_TIMEOUT).await else {
-        log.violations.push(format!("writer {id}: no session"));
-        return log;
-    };
-    log.sessions = 1;
-    for k in 0..MAX_OPS {
-        if stop.load(Ordering::Relaxed) || Instant::now() > deadline {
-            break;
-        }
-        let mut broken = false;
-        if k % 2 == 0 {
-            let data = format!("w{id}-{k}");
-            let prefix = format!("{SEQ_BASE}/w{id}-");
-            let invoked = Instant::now();
-            let r = tokio::time::timeout(
-                FLAP_OP_TIMEOUT,
-                c.create2(
-                    &prefix,
-                    data.as_bytes(),
-                    &open(),
-                    CreateMode::PersistentSequential,
-                ),
-            )
-            .await;
-            match r {
-                Ok(Ok((path, stat))) => {
-                    if !path.starts_with(&prefix) || stat.czxid != stat.mzxid || stat.version != 0 {
-                        log.violations
-                            .push(format!("create {prefix}: path {path}, Stat {stat:?}"));
-                    }
-                    if let Some(sequence) =
-                        path.get(prefix.len()..).and_then(|n| n.parse::<u64>().ok())
-                    {
-                        log.seq.push(SeqCreate {
-                            invoked,
-                            answered: Instant::now(),
-                            sequence,
-                        });
-                    }
-                    log.creates.push((path, data, stat.czxid));
-                }
-                _ => {
-                    log.maybe_creates.push(data);
-                    log.failures += 1;
-                    broken = true;
-                }
-            }
-        } else {
-            // A synced read: sync, then getData on the same connection.
-            let read_invoked = Instant::now();
-            let read = async {
-                c.sync(COUNTER).await?;
-                c.get_data(COUNTER, false).await
-            };
-            match tokio::time::timeout(FLAP_OP_TIMEOUT, read).await {
-                Ok(Ok((data, stat))) => {
-                    log.register.reads.push(Read {
-                        invoked: read_invoked,
-                        answered: Instant::now(),
-                        version: stat.version,
-                    });
-                    let value: i64 = String::from_utf8_lossy(data.as_deref().unwrap_or_default())
-                        .parse()
-                        .unwrap_or(-1);
-                    if value != i64::from(stat.version) {
-                        log.violations.push(format!(
-                            "{COUNTER} read {value} at version {}",
-                            stat.version
-                        ));
-                    }
-                    let next = i64::from(stat.version) + 1;
-                    let cas_invoked = Instant::now();
-                    let r = tokio::time::timeout(
-                        FLAP_OP_TIMEOUT,
-                        c.set_data(COUNTER, next.to_string().as_bytes(), stat.version),
-                    )
-                    .await;
-                    match r {
-                        Ok(Ok(st)) => {
-                            if i64::from(st.version) != next {
-                                log.violations.push(format!(
-                                    "setData {COUNTER} to {next}: version {}",
-                                    st.version
-                                ));
-                            }
-                            log.counter.push((next, st.mzxid));
-                            log.register.cas.push(Cas {
-                                from: stat.version,
-                                invoked: cas_invoked,
-                                outcome: CasOutcome::Ok {
-                                    answered: Instant::now(),
-                                },
-                            });
-                        }
-                        Ok(Err(e)) if e.is(ErrorCode::BadVersion) => {
-                            log.lost_races += 1;
-                            log.register.cas.push(Cas {
-                                from: stat.version,
-                                invoked: cas_invoked,
-                                outcome: CasOutcome::BadVersion {
-                                    answered: Instant::now(),
-                                },
-                            });
-                        }
-                        _ => {
-                            log.register.cas.push(Cas {
-                                from: stat.version,
-                                invoked: cas_invoked,
-                                outcome: CasOutcome::Unknown,
-                            });
-                            log.maybe_counter.push(next);
-                            log.failures += 1;
-                            broken = true;
-                        }
-                    }
-                }
-                _ => {
-                    log.failures += 1;
-                    broken = true;
-                }
-            }
-        }
-        if broken {
-            recover(&mut c, &cs, &mut log, deadline).await;
-        }
-        tokio::time::sleep(WRITE_PAUSE).await;
-    }
-    let _ = tokio::time::timeout(FLAP_OP_TIMEOUT, c.close()).await;
-    log
-}
-
-/// Every acknowledged write is in `tree`, and nothing else but writes
-/// whose answer was lost; see the module docs.
-fn check_flap_tree(tree: &Tree, logs: &[WriterLog]) -> Result<String, String> {
-    let mut problems = Vec::new();
-    // The counter.
-    let mut acked: BTreeMap<i64, (u64, i64)> = BTreeMap::new();
-    let mut maybe: BTreeSet<i64> = BTreeSet::new();
-    for log in logs {
-        for &(value, mzxid) in &log.counter {
-            if let Some((other, _)) = acked.insert(value, (log.id, mzxid)) {
-                problems.push(format!(
-                    "counter value {value} acknowledged to writers {other} and {}",
-                    log.id
-                ));
-            }
-        }
-        maybe.extend(log.maybe_counter.iter().copied());
-    }
-    let mut last_mzxid = 0;
-    for (value, (_, mzxid)) in &acked {
-        if *mzxid <= last_mzxid {
-            problems.push(format!(
-                "counter value {value} acknowledged at mzxid {mzxid:#x}, not after the \
-                 smaller values' {last_mzxid:#x}"
-            ));
-        }
-        last_mzxid = *mzxid;
-    }
-    let last_acked = acked.keys().next_back().copied().unwrap_or(0);
-    let counter_text = match tree.get(COUNTER) {
-        None => {
-            problems.push(format!("{COUNTER}: missing"));
-            "missing".to_string()
-        }
-        Some(node) => {
-            let text = String::from_utf8_lossy(node.data.as_deref().unwrap_or_default());
-            let value: i64 = text.parse().unwrap_or(-1);
-            if value != i64::from(node.stat.version) {
-                problems.push(format!(
-                    "{COUNTER}: value {text:?} at version {}",
-                    node.stat.version
-                ));
-            }
-            if value < last_acked {
-                problems.push(format!(
-                    "{COUNTER}: {value}, but {last_acked} was acknowledged"
-                ));
-            } else if value == last_acked {
-                if let Some((_, mzxid)) = acked.get(&value) {
-                    if node.stat.mzxid != *mzxid {
-                        problems.push(format!(
-                            "{COUNTER}: {value} at mzxid {:#x}, acknowledged at {mzxid:#x}",
-                            node.stat.mzxid
-                        ));
-                    }
-                }
-            } else if !maybe.contains(&value) {
-                problems.push(format!(
-                    "{COUNTER}: {value}, above the last acknowledged {last_acked}, and no \
-                     unanswered write of it"
-                ));
-            }
-            format!("{value} (last acknowledged {last_acked})")
-        }
-    };
-    // The sequential creates.
-    let mut acked_creates: BTreeMap<&str, (&str, i64)> = BTreeMap::new();
-    let mut maybe_creates: BTreeSet<&str> = BTreeSet::new();
-    for log in logs {
-        for (path, data, czxid) in &log.creates {
-            acked_creates.insert(data.as_str(), (path.as_str(), *czxid));
-        }
-        maybe_creates.extend(log.maybe_creates.iter().map(String::as_str));
-    }
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
-    let mut unanswered_present = 0usize;
-    let prefix = format!("{SEQ_BASE}/");
-    for (path, node) in tree.range(prefix.clone()..) {
-        if !path.starts_with(&prefix) {
-            break;
-        }
-        let data = String::from_utf8_lossy(node.data.as_deref().unwrap_or_default()).to_string();
-        if let Some(first) = seen.insert(data.clone(), path.clone()) {
-            problems.push(format!("create {data:?} present twice: {first} and {path}"));
-        }
-        match acked_creates.get(data.as_str()) {
-            Some((want_path, czxid)) => {
-                if path != want_path || node.stat.czxid != *czxid {
-                    problems.push(format!(
-                        "{path} (czxid {:#x}) holds {data:?}, acknowledged as {want_path} \
-                         (czxid {czxid:#x})",
-                        node.stat.czxid
-                    ));
-                }
-            }
-            None if maybe_creates.contains(data.as_str()) => unanswered_present += 1,
-            None => problems.push(format!("{path}: {data:?} was never written")),
-        }
-    }
-    for (data, (path, _)) in &acked_creates {
-        if !seen.contains_key(*data) {
-            problems.push(format!("{path} ({data:?}): acknowledged, missing"));
-        }
-    }
-    for path in tree.keys() {
-        if path != "/" && path != COUNTER && path != SEQ_BASE && !path.starts_with(&prefix) {
-            problems.push(format!("{path}: never written"));
-        }
-    }
-    if problems.is_empty() {
-        return Ok(format!(
-            "counter {counter_text}, {} acknowledged creates present, {unanswered_present} of \
-             {} unanswered ones present",
-            acked_creates.len(),
-            maybe_creates.len()
-        ));
-    }
-    let n = problems.len();
-    problems.truncate(MAX_LISTED);
-    Err(format!("{n} problems:\n  {}", problems.join("\n  ")))
 }
 
 /// One step of the schedule: what it did. The RNG picks the action and
@@ -1184,7 +885,7 @@ fn flapping_partitions_keep_acknowledged_writes() {
                 .map(|i| {
                     let first = all[(i as usize * 2) % all.len()];
                     let cs = p.ens.connect_string(first);
-                    tokio::spawn(writer(i + 1, cs, stop.clone(), deadline))
+                    tokio::spawn(load::writer(i + 1, cs, flap_load(), stop.clone(), deadline))
                 })
                 .collect();
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -1219,10 +920,10 @@ fn flapping_partitions_keep_acknowledged_writes() {
             }
             // The healed ensemble takes writes: a create and an increment.
             let c = p.client_on(lead, "after healing").await;
-            let mut last = WriterLog {
+            let mut last = load::WriterLog {
                 id: 0,
                 sessions: 1,
-                ..WriterLog::default()
+                ..load::WriterLog::default()
             };
             let r = call(
                 "create after healing",
@@ -1277,7 +978,27 @@ fn flapping_partitions_keep_acknowledged_writes() {
             }
             let lead_now = p.leader("before reading the trees", REJOIN_TIMEOUT);
             let tree = p.same_tree(&all, "after flapping").await;
-            match check_flap_tree(&tree, &logs) {
+            let load = flap_load();
+            let checked = load::check_tree(&tree, &logs, &load)
+                .and_then(|summary| {
+                    // Nothing but the writers' nodes.
+                    let prefix = format!("{SEQ_BASE}/");
+                    let stray: Vec<&String> = tree
+                        .keys()
+                        .filter(|p| {
+                            *p != "/" && *p != COUNTER && *p != SEQ_BASE && !p.starts_with(&prefix)
+                        })
+                        .collect();
+                    match stray.is_empty() {
+                        true => Ok(summary),
+                        false => Err(format!("never written: {stray:?}")),
+                    }
+                })
+                .and_then(|summary| {
+                    let lin = load::check_history(&tree, &logs, &load)?;
+                    Ok(format!("{summary}; {lin}"))
+                });
+            match checked {
                 Ok(summary) => println!(
                     "after flapping (leader {lead_now}): members {all:?} hold the same {} \
                      nodes; {summary}",
@@ -1285,36 +1006,6 @@ fn flapping_partitions_keep_acknowledged_writes() {
                 ),
                 Err(e) => p.fail(&format!("after flapping (seed {seed}): {e}")),
             }
-            // The whole history, every client together: linearizable.
-            let mut history = RegisterHistory::default();
-            let mut seq = Vec::new();
-            for log in &logs {
-                history.cas.extend(log.register.cas.iter().cloned());
-                history.reads.extend(log.register.reads.iter().copied());
-                seq.extend(log.seq.iter().copied());
-            }
-            let final_version = tree.get(COUNTER).map_or(-1, |n| n.stat.version);
-            if let Err(e) = history.check(final_version) {
-                p.fail(&format!(
-                    "counter history not linearizable (seed {seed}): {e}"
-                ));
-            }
-            if let Err(e) = check_sequential(&seq) {
-                p.fail(&format!(
-                    "sequential creates out of real-time order (seed {seed}): {e}"
-                ));
-            }
-            println!(
-                "linearizable: {} CAS ({} acknowledged), {} synced reads, {} sequential creates",
-                history.cas.len(),
-                history
-                    .cas
-                    .iter()
-                    .filter(|c| matches!(c.outcome, CasOutcome::Ok { .. }))
-                    .count(),
-                history.reads.len(),
-                seq.len()
-            );
         });
     });
 }
