@@ -1,5 +1,6 @@
 //! Ensembles of real processes on 127.0.0.1 (`zk_tests::ensemble`): our
-//! `zkserver`, Apache ZooKeeper 3.8.0, or both, three members each, with
+//! `zkserver`, Apache ZooKeeper 3.8.0, or both, three members (four or five
+//! where named), with
 //! `tickTime=200`, `initLimit=10`, `syncLimit=5`.
 //!
 //! Every check of replicated state reads each member's whole tree over a
@@ -24,6 +25,9 @@
 //!   in a newer epoch). The killed member restarts on its data directory,
 //!   rejoins as a follower and holds every write. Closing the session
 //!   removes its ephemerals everywhere.
+//! - `four_ours_even_ensemble_survives_leader_kill`,
+//!   `five_ours_elect_replicate_and_survive_leader_kill`: the same with 4
+//!   (quorum 3) and 5 members, a client on every member writing.
 //! - `follower_far_behind_catches_up`: 3 of ours; 100 nodes written, then a
 //!   follower is SIGKILLed; while it is down 1000 creates, 100 setData and
 //!   50 deletes go through the other follower (more than the leader keeps
@@ -826,6 +830,29 @@ fn three_ours_elect_replicate_and_survive_leader_kill() {
         return;
     }
     elect_write_kill_rejoin("a-kill-leader", &kinds, false);
+}
+
+#[test]
+fn four_ours_even_ensemble_survives_leader_kill() {
+    let _serial = serial();
+    let kinds = [ours(); 4];
+    if let Some(why) = missing(&kinds) {
+        println!("skipped: {why}");
+        return;
+    }
+    // Quorum 3 of 4: with the leader down the other three still elect.
+    elect_write_kill_rejoin("a4-kill-leader", &kinds, true);
+}
+
+#[test]
+fn five_ours_elect_replicate_and_survive_leader_kill() {
+    let _serial = serial();
+    let kinds = [ours(); 5];
+    if let Some(why) = missing(&kinds) {
+        println!("skipped: {why}");
+        return;
+    }
+    elect_write_kill_rejoin("a5-kill-leader", &kinds, true);
 }
 
 #[test]
