@@ -1,7 +1,6 @@
 //! Ensembles of real processes on 127.0.0.1 (`zk_tests::ensemble`): our
 //! `zkserver`, Apache ZooKeeper 3.8.0, or both, three members (four or five
-//! where named), with
-//! `tickTime=200`, `initLimit=10`, `syncLimit=5`.
+//! where named), with `tickTime=200`, `initLimit=10`, `syncLimit=5`.
 //!
 //! Every check of replicated state reads each member's whole tree over a
 //! session of its own on that member alone, after a `sync`: every node but
