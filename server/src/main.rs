@@ -124,45 +124,20 @@ fn recover(
     use storage::snapshot;
     let metrics = zk_server::metrics::server();
     let started = std::time::Instant::now();
-    for stale in snapshot::remove_stale_temp_files(snap_dir)? {
-        tracing::info!(
-            "removed {}, left by a snapshot a stop interrupted",
-            stale.display()
-        );
-    }
-    let snap = snapshot::read_latest_valid(snap_dir, config.extended_types_enabled)?;
+    let history = storage::history::read_history(snap_dir, log_dir, config.extended_types_enabled)?;
     metrics
         .startup_snap_load_time
-        .observe(started.elapsed().as_millis() as u64);
-    if let Some(snap) = snap {
-        tracing::info!(
-            "loaded snapshot 0x{:x} ({} znodes, {} sessions)",
-            snap.zxid,
-            snap.tree.node_count(),
-            snap.sessions.len()
-        );
-        let mut tree = snap.tree;
-        if let Some(stored) = snap.digest {
-            tree.digest_mut().expect(stored, snap.zxid);
-        }
-        server.restore(tree, &snap.sessions, now_ms);
+        .observe(history.snapshot_load.as_millis() as u64);
+    if let Some(snap) = history.snapshot {
+        server.restore(snap.tree, &snap.sessions, now_ms);
     }
     let replay_started = std::time::Instant::now();
-    let after = server.tree().last_processed_zxid;
-    let read = storage::txn_log::read_logs(log_dir, after)?;
-    if let Some((file, offset)) = &read.torn_tail {
-        tracing::warn!(
-            "{}: partial txn at offset {offset} (a write cut short by a crash); truncating it",
-            file.display()
-        );
-        storage::txn_log::truncate_torn_tail(file, *offset)?;
-    }
-    let count = read.txns.len();
-    server.recover(read.txns, now_ms);
+    let count = history.txns.len();
+    server.recover(history.txns.into_iter().map(|(txn, _)| txn), now_ms);
     metrics.startup_txns_loaded.observe(count as u64);
     metrics
         .startup_txns_load_time
-        .observe(replay_started.elapsed().as_millis() as u64);
+        .observe((history.txn_load + replay_started.elapsed()).as_millis() as u64);
     metrics
         .dbinittime
         .observe(started.elapsed().as_millis() as u64);
@@ -171,12 +146,9 @@ fn recover(
         "replayed {count} txns from {}; last zxid 0x{zxid:x}",
         log_dir.display()
     );
-    let have = snapshot::snapshot_files(snap_dir)?
-        .iter()
-        .any(|(z, _)| *z == zxid);
-    if !have {
-        let path =
-            snapshot::write_snapshot(snap_dir, zxid, server.tree(), &server.session_timeouts())?;
+    let written =
+        snapshot::ensure_snapshot(snap_dir, zxid, server.tree(), &server.session_timeouts())?;
+    if let Some(path) = written {
         tracing::info!("snapshot taken: {}", path.display());
     }
     Ok(())

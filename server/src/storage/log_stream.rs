@@ -183,6 +183,23 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// Removes the snapshots in `snap_dir` named after a zxid beyond `zxid`,
+/// newest first, each removal durable (directory fsync) before the next, so
+/// a crash leaves a contiguous prefix of them. Returns them, newest first.
+pub fn remove_snapshots_after(snap_dir: &Path, zxid: i64) -> io::Result<Vec<PathBuf>> {
+    let mut newer: Vec<PathBuf> = snapshot::snapshot_files(snap_dir)?
+        .into_iter()
+        .filter(|(z, _)| *z > zxid)
+        .map(|(_, p)| p)
+        .collect();
+    newer.reverse();
+    for path in &newer {
+        std::fs::remove_file(path)?;
+        sync_dir(snap_dir)?;
+    }
+    Ok(newer)
+}
+
 /// Makes the txn log in `log_dir` hold exactly the txns with zxid ≤ `zxid`
 /// (a learner's TRUNC), and removes the snapshots in `snap_dir` named after
 /// a later zxid: loading one would bring the truncated txns back. Apache
@@ -213,18 +230,10 @@ pub fn truncate_log(
         )
         .into());
     }
-    let mut out = Truncation::default();
-    let mut newer_snaps: Vec<PathBuf> = snapshot::snapshot_files(snap_dir)?
-        .into_iter()
-        .filter(|(z, _)| *z > zxid)
-        .map(|(_, p)| p)
-        .collect();
-    newer_snaps.reverse();
-    for path in newer_snaps {
-        std::fs::remove_file(&path)?;
-        sync_dir(snap_dir)?;
-        out.removed_snapshots.push(path);
-    }
+    let mut out = Truncation {
+        removed_snapshots: remove_snapshots_after(snap_dir, zxid)?,
+        ..Truncation::default()
+    };
     // The file that may hold `zxid`: the last one starting at or before it.
     let keep = files.iter().rposition(|(first, _)| *first <= zxid);
     let first_removed = keep.map_or(0, |i| i + 1);

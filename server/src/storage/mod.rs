@@ -19,6 +19,7 @@
 
 pub mod epoch_file;
 pub mod fuzzy_snapshot;
+pub mod history;
 pub mod log_stream;
 pub mod log_thread;
 pub mod sim_disk;

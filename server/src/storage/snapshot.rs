@@ -414,6 +414,23 @@ fn with_path(path: &Path, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
+/// Writes `snapshot.<zxid>` unless the directory already has one for that
+/// zxid, as ZooKeeper does once its database is loaded: the data directory
+/// always holds a snapshot of what it replays, so Apache ZooKeeper (which
+/// refuses txn logs without a snapshot) can start on it too. Returns the
+/// file written, if any.
+pub fn ensure_snapshot(
+    dir: &Path,
+    zxid: i64,
+    tree: &DataTree,
+    sessions: &[(i64, i32)],
+) -> io::Result<Option<PathBuf>> {
+    if snapshot_files(dir)?.iter().any(|(z, _)| *z == zxid) {
+        return Ok(None);
+    }
+    write_snapshot(dir, zxid, tree, sessions).map(Some)
+}
+
 /// Writes `snapshot.<hex zxid>` in `dir` (the version-2 dir, created if
 /// missing) atomically: to `tmp.snapshot.<hex>` in the same dir, fsync,
 /// rename over the final name, fsync the dir. Returns the file's path. On

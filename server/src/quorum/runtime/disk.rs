@@ -17,7 +17,7 @@ use crate::core::txn::Txn;
 use crate::quorum::peer::{Loaded, Snapshot};
 use crate::quorum::types::TxnPacket;
 use crate::runner::LogState;
-use crate::storage::{self, epoch_file, log_stream::LogStream, snapshot, LogConfig};
+use crate::storage::{self, epoch_file, snapshot, LogConfig};
 use std::path::PathBuf;
 use tokio::sync::{mpsc, watch};
 
@@ -178,7 +178,11 @@ impl NodeDisk {
             let logs = storage::txn_log::log_files(&log_dir)
                 .map_err(|e| format!("listing {}: {e}", log_dir.display()))?;
             if logs.is_empty() {
-                remove_snapshots_after(&snap_dir, zxid)?;
+                let removed = storage::log_stream::remove_snapshots_after(&snap_dir, zxid)
+                    .map_err(|e| format!("{}: {e}", snap_dir.display()))?;
+                for path in removed {
+                    tracing::info!("removed {} (beyond the SNAP)", path.display());
+                }
             } else {
                 storage::log_stream::truncate_log(&log_dir, &snap_dir, zxid)
                     .map_err(|e| format!("truncating the log for SNAP 0x{zxid:x}: {e}"))?;
@@ -198,65 +202,28 @@ impl NodeDisk {
     }
 }
 
-/// Removes snapshots named after a zxid beyond `zxid`, newest first.
-fn remove_snapshots_after(snap_dir: &std::path::Path, zxid: i64) -> DiskResult<()> {
-    let err = |e: std::io::Error| format!("{}: {e}", snap_dir.display());
-    let mut newer: Vec<(i64, PathBuf)> = snapshot::snapshot_files(snap_dir)
-        .map_err(err)?
-        .into_iter()
-        .filter(|(z, _)| *z > zxid)
-        .collect();
-    newer.sort_by_key(|(z, _)| std::cmp::Reverse(*z));
-    for (_, path) in newer {
-        std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        tracing::info!("removed {} (beyond the SNAP)", path.display());
-    }
-    Ok(())
-}
-
-/// The newest valid snapshot and the txns logged after it; a torn tail is
-/// cut off as at start-up.
+/// The durable history (`storage::history`) as a member takes it.
 fn load_history(
     snap_dir: &std::path::Path,
     log_dir: &std::path::Path,
     extended_types_enabled: bool,
 ) -> DiskResult<Loaded> {
-    let err = |e: &dyn std::fmt::Display| format!("reading {}: {e}", snap_dir.display());
-    snapshot::remove_stale_temp_files(snap_dir).map_err(|e| err(&e))?;
-    let snap =
-        snapshot::read_latest_valid(snap_dir, extended_types_enabled).map_err(|e| err(&e))?;
-    let mut after = 0;
-    let snapshot = snap.map(|s| {
-        after = s.zxid;
-        let mut tree = s.tree;
-        if let Some(stored) = s.digest {
-            tree.digest_mut().expect(stored, s.zxid);
-        }
-        Snapshot {
-            tree,
-            sessions: s.sessions,
-        }
-    });
-    let log_err = |e: &dyn std::fmt::Display| format!("reading {}: {e}", log_dir.display());
-    let mut stream = LogStream::open(log_dir, after).map_err(|e| log_err(&e))?;
-    let mut txns = Vec::new();
-    for entry in stream.by_ref() {
-        let entry = entry.map_err(|e| log_err(&e))?;
-        txns.push(TxnPacket {
-            txn: entry.txn,
-            digest: entry.digest,
-        });
-    }
-    if let Some((file, offset)) = stream.torn_tail().cloned() {
-        tracing::warn!(
-            "{}: partial txn at offset {offset} (a write cut short by a crash); truncating it",
-            file.display()
-        );
-        storage::txn_log::truncate_torn_tail(&file, offset).map_err(|e| log_err(&e))?;
-    }
+    let h = storage::history::read_history(snap_dir, log_dir, extended_types_enabled)
+        .map_err(|e| format!("reading the history in {}: {e}", snap_dir.display()))?;
+    let after = h.snapshot.as_ref().map_or(0, |s| s.zxid);
     tracing::info!(
         "history loaded: snapshot 0x{after:x}, {} txns after it",
-        txns.len()
+        h.txns.len()
     );
-    Ok(Loaded { snapshot, txns })
+    Ok(Loaded {
+        snapshot: h.snapshot.map(|s| Snapshot {
+            tree: s.tree,
+            sessions: s.sessions,
+        }),
+        txns: h
+            .txns
+            .into_iter()
+            .map(|(txn, digest)| TxnPacket { txn, digest })
+            .collect(),
+    })
 }

@@ -217,25 +217,17 @@ pub async fn start(config: &Config, q: &QuorumConfig) -> Result<RunnerHandle, St
         q.quorum_size()
     );
     let peer = Peer::new(cfg, accepted, current, loaded, now_ms, &mut initial);
-    // As standalone start-up (and Apache's `loadData`): the data directory
-    // always holds a snapshot of what it replays, so Apache ZooKeeper can
-    // start on it too (it refuses logs without a snapshot).
-    let (tree, zxid) = (
-        peer.server().tree(),
-        peer.server().tree().last_processed_zxid,
-    );
-    let have = crate::storage::snapshot::snapshot_files(&disk.snap_dir)
-        .map_err(|e| format!("{}: {e}", disk.snap_dir.display()))?
-        .iter()
-        .any(|(z, _)| *z == zxid);
-    if !have {
-        let path = crate::storage::snapshot::write_snapshot(
-            &disk.snap_dir,
-            zxid,
-            tree,
-            &peer.server().session_timeouts(),
-        )
-        .map_err(|e| format!("writing the start-up snapshot: {e}"))?;
+    // As standalone start-up (`snapshot::ensure_snapshot`).
+    let server = peer.server();
+    let zxid = server.tree().last_processed_zxid;
+    let written = crate::storage::snapshot::ensure_snapshot(
+        &disk.snap_dir,
+        zxid,
+        server.tree(),
+        &server.session_timeouts(),
+    )
+    .map_err(|e| format!("writing the start-up snapshot: {e}"))?;
+    if let Some(path) = written {
         tracing::info!("snapshot taken: {}", path.display());
     }
     let (tx, clients_rx) = mpsc::channel(RUNNER_QUEUE_LEN);
