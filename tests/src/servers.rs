@@ -429,3 +429,43 @@ impl Drop for OurProcess {
         self.kill();
     }
 }
+
+/// One HTTP answer (`http_request`).
+#[derive(Debug)]
+pub struct HttpReply {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: String,
+}
+
+/// One HTTP/1.1 request to 127.0.0.1:`port` over a fresh connection
+/// (`Connection: close`), bounded in time (the admin API and metrics tests).
+pub fn http_request(port: u16, method: &str, path: &str) -> std::io::Result<HttpReply> {
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    s.set_read_timeout(Some(Duration::from_secs(20)))?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let content_type = lines.find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("content-type")
+            .then(|| v.trim().to_string())
+    });
+    Ok(HttpReply {
+        status,
+        content_type,
+        body: body.to_string(),
+    })
+}

@@ -13,54 +13,18 @@
 //! (Debian's `prometheus` package) and for values that move with activity.
 
 use serde_json::Value;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Write;
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use zk_client::{Acl, Client, CreateMode};
-use zk_tests::servers::{self, Kind, ServerOptions, TestServer};
-
-/// One HTTP answer.
-#[derive(Debug)]
-struct Http {
-    status: u16,
-    content_type: Option<String>,
-    body: String,
-}
+use zk_tests::servers::{
+    self, http_request as request, HttpReply as Http, Kind, ServerOptions, TestServer,
+};
 
 /// A GET over a fresh connection (`Connection: close`), bounded in time.
 fn get(port: u16, path: &str) -> std::io::Result<Http> {
     request(port, "GET", path)
-}
-
-fn request(port: u16, method: &str, path: &str) -> std::io::Result<Http> {
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    s.set_read_timeout(Some(Duration::from_secs(20)))?;
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let content_type = lines.find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        k.eq_ignore_ascii_case("content-type")
-            .then(|| v.trim().to_string())
-    });
-    Ok(Http {
-        status,
-        content_type,
-        body: body.to_string(),
-    })
 }
 
 fn json(h: &Http, what: &str) -> Value {
