@@ -27,6 +27,13 @@
 //! - `four_ours_even_ensemble_survives_leader_kill`,
 //!   `five_ours_elect_replicate_and_survive_leader_kill`: the same with 4
 //!   (quorum 3) and 5 members, a client on every member writing.
+//! - `probes_and_figures_follow_the_role`: a member alone (electing) is
+//!   live but not ready on the admin API and `srvr` says it is not serving;
+//!   once three elect it is ready; the leader's `srvr` Zxid carries its new
+//!   epoch before any write, and `mntr` reports the Zab figures (peer state,
+//!   quorum size, learners, synced followers) on the leader and a follower.
+//! - `leader_serves_no_keeps_clients_on_followers`: with `leaderServes=no`
+//!   no session can be made on the leader; a follower takes writes.
 //! - `follower_far_behind_catches_up`: 3 of ours; 100 nodes written, then a
 //!   follower is SIGKILLed; while it is down 1000 creates, 100 setData and
 //!   50 deletes go through the other follower (more than the leader keeps
@@ -101,6 +108,17 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_LISTED: usize = 20;
 
 static SERIAL: Mutex<()> = Mutex::new(());
+
+/// The test's lock, or `None` (the reason printed) when its kinds cannot
+/// run here.
+fn setup(kinds: &[Kind]) -> Option<MutexGuard<'static, ()>> {
+    let serial = serial();
+    if let Some(why) = missing(kinds) {
+        println!("skipped: {why}");
+        return None;
+    }
+    Some(serial)
+}
 
 /// One ensemble at a time (a failed test poisons the lock; that is fine).
 fn serial() -> MutexGuard<'static, ()> {
@@ -745,23 +763,19 @@ async fn loaded_replicas(
 
 #[test]
 fn rolling_migration_apache_to_ours() {
-    let _serial = serial();
     let kinds = [Kind::Apache, ours()];
-    if let Some(why) = missing(&kinds) {
-        println!("skipped: {why}");
+    let Some(_serial) = setup(&kinds) else {
         return;
-    }
+    };
     rolling_migration("h-roll-to-ours", Kind::Apache, ours());
 }
 
 #[test]
 fn rolling_migration_ours_to_apache() {
-    let _serial = serial();
     let kinds = [Kind::Apache, ours()];
-    if let Some(why) = missing(&kinds) {
-        println!("skipped: {why}");
+    let Some(_serial) = setup(&kinds) else {
         return;
-    }
+    };
     rolling_migration("h-roll-to-apache", ours(), Kind::Apache);
 }
 
@@ -822,46 +836,147 @@ fn elect_write_kill_rejoin(name: &str, kinds: &[Kind], through_all: bool) {
 
 #[test]
 fn three_ours_elect_replicate_and_survive_leader_kill() {
-    let _serial = serial();
     let kinds = [ours(); 3];
-    if let Some(why) = missing(&kinds) {
-        println!("skipped: {why}");
+    let Some(_serial) = setup(&kinds) else {
         return;
-    }
+    };
     elect_write_kill_rejoin("a-kill-leader", &kinds, false);
 }
 
 #[test]
 fn four_ours_even_ensemble_survives_leader_kill() {
-    let _serial = serial();
     let kinds = [ours(); 4];
-    if let Some(why) = missing(&kinds) {
-        println!("skipped: {why}");
+    let Some(_serial) = setup(&kinds) else {
         return;
-    }
+    };
     // Quorum 3 of 4: with the leader down the other three still elect.
     elect_write_kill_rejoin("a4-kill-leader", &kinds, true);
 }
 
 #[test]
 fn five_ours_elect_replicate_and_survive_leader_kill() {
-    let _serial = serial();
     let kinds = [ours(); 5];
-    if let Some(why) = missing(&kinds) {
-        println!("skipped: {why}");
+    let Some(_serial) = setup(&kinds) else {
         return;
-    }
+    };
     elect_write_kill_rejoin("a5-kill-leader", &kinds, true);
+}
+
+/// Polls `probe` every 100 ms until it holds, for at most `limit`.
+fn eventually(limit: Duration, mut probe: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    for _ in 0..10_000 {
+        if probe() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+fn http_status(port: u16, path: &str) -> u16 {
+    servers::http_request(port, "GET", path).map_or(0, |r| r.status)
+}
+
+#[test]
+fn probes_and_figures_follow_the_role() {
+    let kinds = [ours(); 3];
+    let Some(_serial) = setup(&kinds) else {
+        return;
+    };
+    let mut ens = Ensemble::new("i-probes", &kinds, &[]);
+    // Member 1 alone gets the admin API (the shared lines turn it off).
+    let admin = servers::free_port();
+    let cfg = ens.dir(1).join("zoo.cfg");
+    let mut text = std::fs::read_to_string(&cfg).expect("zoo.cfg");
+    text.push_str(&format!(
+        "admin.enableServer=true\nadmin.serverAddress=127.0.0.1\nadmin.serverPort={admin}\n"
+    ));
+    std::fs::write(&cfg, text).expect("zoo.cfg");
+    ens.start_member(1);
+    // Alone it elects forever: alive, not ready, srvr says not serving.
+    if !eventually(Duration::from_secs(30), || {
+        http_status(admin, "/live") == 200
+    }) {
+        ens.fail("member 1's /live never answered 200");
+    }
+    assert_eq!(ens.mode(1), Mode::NotServing, "{}", ens.describe());
+    assert_eq!(http_status(admin, "/ready"), 503, "ready while electing");
+    ens.start_member(2);
+    ens.start_member(3);
+    let lead = leader(&mut ens, "all three");
+    if !eventually(Duration::from_secs(30), || {
+        http_status(admin, "/ready") == 200
+    }) {
+        ens.fail("member 1's /ready stayed 503 while it serves");
+    }
+    // A new leader reports its epoch as its zxid before any write.
+    let zxid = ens.zxid(lead).unwrap_or(0);
+    assert!(zxid >> 32 >= 1, "leader srvr Zxid {zxid:#x}");
+    let mntr = servers::four_letter(ens.client_addr(lead), "mntr");
+    for line in [
+        "zk_server_state\tleader",
+        "zk_peer_state\tleading - broadcast",
+        "zk_quorum_size\t3",
+        "zk_learners\t2",
+        "zk_synced_followers\t2",
+        "zk_synced_observers\t0",
+    ] {
+        assert!(
+            mntr.lines().any(|l| l == line),
+            "leader mntr lacks {line:?}:\n{mntr}"
+        );
+    }
+    let follower = followers(&ens, lead)[0];
+    let mntr = servers::four_letter(ens.client_addr(follower), "mntr");
+    assert!(
+        mntr.lines()
+            .any(|l| l == "zk_peer_state\tfollowing - broadcast"),
+        "follower mntr:\n{mntr}"
+    );
+    drop(ens);
+}
+
+#[test]
+fn leader_serves_no_keeps_clients_on_followers() {
+    let kinds = [ours(); 3];
+    let Some(_serial) = setup(&kinds) else {
+        return;
+    };
+    let rt = runtime();
+    let mut ens = Ensemble::new("j-leader-serves-no", &kinds, &["leaderServes=no"]);
+    for sid in ens.sids() {
+        ens.start_member(sid);
+    }
+    let lead = leader(&mut ens, "start");
+    let follower = followers(&ens, lead)[0];
+    rt.block_on(async {
+        let only_leader = ens.client_addr(lead).to_string();
+        let refused = connect(&only_leader, Duration::from_secs(3)).await;
+        if refused.is_ok() {
+            ens.fail("a session was established on the leader with leaderServes=no");
+        }
+        let c = client_on(&mut ens, follower, "a follower").await;
+        let r = call(
+            "create",
+            c.create2("/ls", b"x", &Acl::open_unsafe(), CreateMode::Persistent),
+        )
+        .await;
+        ens.check("a write through a follower", r);
+        let _ = call("close", c.close()).await;
+    });
+    drop(ens);
 }
 
 #[test]
 fn follower_far_behind_catches_up() {
-    let _serial = serial();
     let kinds = [ours(); 3];
-    if let Some(why) = missing(&kinds) {
-        println!("skipped: {why}");
+    let Some(_serial) = setup(&kinds) else {
         return;
-    }
+    };
     let started = Instant::now();
     let rt = runtime();
     let mut ens = Ensemble::start("b-far-behind", &kinds);
@@ -962,12 +1077,10 @@ async fn create_many(
 
 #[test]
 fn leader_paused_loses_leadership_and_rejoins() {
-    let _serial = serial();
     let kinds = [ours(); 3];
-    if let Some(why) = missing(&kinds) {
-        println!("skipped: {why}");
+    let Some(_serial) = setup(&kinds) else {
         return;
-    }
+    };
     paused_leader("c-paused-leader", &kinds);
 }
 
@@ -1026,12 +1139,10 @@ fn paused_leader(name: &str, kinds: &[Kind]) {
 
 #[test]
 fn sessions_move_between_members() {
-    let _serial = serial();
     let kinds = [ours(); 3];
-    if let Some(why) = missing(&kinds) {
-        println!("skipped: {why}");
+    let Some(_serial) = setup(&kinds) else {
         return;
-    }
+    };
     let started = Instant::now();
     let rt = runtime();
     let mut ens = Ensemble::start("d-sessions-move", &kinds);
@@ -1204,23 +1315,19 @@ async fn resume_on(
 
 #[test]
 fn mixed_two_ours_one_apache() {
-    let _serial = serial();
     let kinds = [ours(), ours(), Kind::Apache];
-    if let Some(why) = missing(&kinds) {
-        println!("skipped: {why}");
+    let Some(_serial) = setup(&kinds) else {
         return;
-    }
+    };
     elect_write_kill_rejoin("e-mixed-2ours", &kinds, true);
 }
 
 #[test]
 fn mixed_one_ours_two_apache() {
-    let _serial = serial();
     let kinds = [Kind::Apache, Kind::Apache, ours()];
-    if let Some(why) = missing(&kinds) {
-        println!("skipped: {why}");
+    let Some(_serial) = setup(&kinds) else {
         return;
-    }
+    };
     elect_write_kill_rejoin("e-mixed-1ours", &kinds, true);
 }
 
@@ -1259,34 +1366,28 @@ fn fresh_member_snap(name: &str, kinds: &[Kind]) {
 
 #[test]
 fn fresh_member_joins_by_snap() {
-    let _serial = serial();
     let kinds = [ours(); 3];
-    if let Some(why) = missing(&kinds) {
-        println!("skipped: {why}");
+    let Some(_serial) = setup(&kinds) else {
         return;
-    }
+    };
     fresh_member_snap("g-fresh-snap", &kinds);
 }
 
 #[test]
 fn mixed_fresh_ours_member_joins_apache_by_snap() {
-    let _serial = serial();
     let kinds = [Kind::Apache, Kind::Apache, ours()];
-    if let Some(why) = missing(&kinds) {
-        println!("skipped: {why}");
+    let Some(_serial) = setup(&kinds) else {
         return;
-    }
+    };
     fresh_member_snap("g-mixed-fresh-snap", &kinds);
 }
 
 #[test]
 fn apache_only_harness_sanity() {
-    let _serial = serial();
     let kinds = [Kind::Apache; 3];
-    if let Some(why) = missing(&kinds) {
-        println!("skipped: {why}");
+    let Some(_serial) = setup(&kinds) else {
         return;
-    }
+    };
     let started = Instant::now();
     let rt = runtime();
     let mut ens = Ensemble::start("f-apache", &kinds);

@@ -176,6 +176,48 @@ fn joins_established_leader_from_another_round() {
 }
 
 #[test]
+fn established_epoch_reaches_looking_peers_and_lets_a_restarted_peer_join() {
+    // Follower 1 decided on leader 3 in round 7 with peer epoch 1; the new
+    // epoch 2 is established (`updateElectionVote`).
+    let (mut f, _) = peer(1, 3, 0, 0x1_0000_0005, 1);
+    recv(
+        &mut f,
+        0,
+        3,
+        note(ServerState::Leading, vote(3, 0x1_0000_0005, 7, 1)),
+    );
+    recv(
+        &mut f,
+        0,
+        2,
+        note(ServerState::Following, vote(3, 0x1_0000_0005, 7, 1)),
+    );
+    assert_eq!(f.state(), ServerState::Following);
+    f.update_election_vote(2);
+    let s = sends(&recv(&mut f, 5, 2, looking(vote(2, 0, 1, 0))));
+    assert_eq!(
+        s,
+        [(2, ServerState::Following, vote(3, 0x1_0000_0005, 7, 2))]
+    );
+    // A restarted peer hears the follower and the leader (whose vote also
+    // carries epoch 2, as Apache's does): the same vote, so it joins. With
+    // the follower's stale epoch 1 the two would differ and it would not.
+    let (mut r, _) = peer(2, 3, 0, 0, 0);
+    let follower = note(ServerState::Following, vote(3, 0x1_0000_0005, 7, 2));
+    let leader = note(ServerState::Leading, vote(3, 0x1_0000_0005, 7, 2));
+    assert!(decided(&recv(&mut r, 10, 1, follower)).is_none());
+    assert_eq!(
+        decided(&recv(&mut r, 11, 3, leader)),
+        Some((ServerState::Following, vote(3, 0x1_0000_0005, 7, 2)))
+    );
+    let (mut stale, _) = peer(2, 3, 0, 0, 0);
+    let old = note(ServerState::Following, vote(3, 0x1_0000_0005, 7, 1));
+    recv(&mut stale, 10, 1, old);
+    let leader = note(ServerState::Leading, vote(3, 0x1_0000_0005, 7, 2));
+    assert!(decided(&recv(&mut stale, 11, 3, leader)).is_none());
+}
+
+#[test]
 fn crashed_leader_is_not_rejoined() {
     // Two FOLLOWING peers name 1, but 1 never says LEADING: keep looking.
     let (mut e, _) = peer(3, 5, 0, 0, 0);
