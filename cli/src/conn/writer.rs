@@ -8,10 +8,12 @@
 //! - Requests queued together are written in one `write_all` (bounded by
 //!   `WRITE_BATCH_BYTES`/`WRITE_BATCH_FRAMES`); when no permit is free the
 //!   batch is flushed before waiting, so a batch never waits on itself.
+//!   While other requests await replies, the writer yields once before
+//!   writing so that callers woken together can add to the batch.
 //! - When nothing has been written for the ping interval, a ping is sent.
 
 use super::pending::{ReplyResult, Waiter};
-use super::shared::ConnShared;
+use super::shared::{ConnShared, MAX_IN_FLIGHT};
 use bytes::{BufMut, Bytes, BytesMut};
 use jute::proto::{xid, RequestHeader};
 use jute::{OpCode, Record};
@@ -108,6 +110,12 @@ impl Writer {
         }
     }
 
+    /// Whether more requests are in flight than the `batch` about to be
+    /// written.
+    fn replies_due_beyond(&self, batch: usize) -> bool {
+        MAX_IN_FLIGHT - self.shared.in_flight().available_permits() > batch
+    }
+
     /// An in-flight permit; flushes the batch first if it must wait.
     async fn permit(&mut self) -> Option<OwnedSemaphorePermit> {
         let sem = self.shared.in_flight().clone();
@@ -153,6 +161,7 @@ pub(crate) async fn run(
             _ = sleep_until(last_send + ping_interval) => Outgoing::ping(),
         };
         let mut frames = 0;
+        let mut yielded = false;
         loop {
             let Some(permit) = w.permit().await else {
                 break 'outer;
@@ -164,7 +173,20 @@ pub(crate) async fn run(
             }
             match rx.try_recv() {
                 Ok(m) => msg = m,
-                Err(_) => break,
+                Err(_) if yielded || !w.replies_due_beyond(frames) => break,
+                Err(_) => {
+                    // Other requests are awaiting replies, so callers are
+                    // woken in groups (one read can complete many): let
+                    // those already woken send before writing, so one
+                    // syscall carries all of them. A lone request (a
+                    // synchronous caller) is written at once.
+                    yielded = true;
+                    tokio::task::yield_now().await;
+                    match rx.try_recv() {
+                        Ok(m) => msg = m,
+                        Err(_) => break,
+                    }
+                }
             }
         }
         if !w.flush().await {
