@@ -128,9 +128,17 @@ impl Record for String {
         match read_len(buf)? {
             None => Ok(String::new()),
             Some(len) => {
-                let raw = buf.split_to(len);
-                // Java decodes malformed UTF-8 with replacement characters; so do we.
-                Ok(String::from_utf8_lossy(&raw).into_owned())
+                // Decoded from the slice, then skipped: `split_to` would
+                // touch the buffer's shared count twice per string.
+                let raw = &buf[..len];
+                let s = match std::str::from_utf8(raw) {
+                    Ok(s) => s.to_owned(),
+                    // Java decodes malformed UTF-8 with replacement
+                    // characters; so do we.
+                    Err(_) => String::from_utf8_lossy(raw).into_owned(),
+                };
+                buf.advance(len);
+                Ok(s)
             }
         }
     }
