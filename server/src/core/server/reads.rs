@@ -45,19 +45,19 @@ impl Server {
                 let r = GetChildrenRequest::read(body).map_err(bad)?;
                 self.children_checked(conn, &r.path, r.watch)?;
                 let n = self.tree.get(&r.path).ok_or(ErrorCode::NoNode)?;
-                let mut b = BytesMut::new();
-                self.tree.write_children(n, &mut b);
-                Ok(Some(b.freeze()))
+                let mut b = ReplyBody::with_capacity(0);
+                self.tree.write_children(n, b.buf());
+                Ok(Some(b))
             }
             OpCode::GetChildren2 => {
                 let r = GetChildren2Request::read(body).map_err(bad)?;
                 self.children_checked(conn, &r.path, r.watch)?;
                 let n = self.tree.get(&r.path).ok_or(ErrorCode::NoNode)?;
-                let mut b = BytesMut::new();
-                self.tree.write_children(n, &mut b);
+                let mut b = ReplyBody::with_capacity(0);
+                self.tree.write_children(n, b.buf());
                 n.client_stat(self.config.extended_types_enabled)
-                    .write(&mut b);
-                Ok(Some(b.freeze()))
+                    .write(b.buf());
+                Ok(Some(b))
             }
             OpCode::GetAllChildrenNumber => {
                 let r = GetAllChildrenNumberRequest::read(body).map_err(bad)?;
@@ -230,7 +230,7 @@ impl Server {
         &mut self,
         conn: ConnId,
         body: &mut Bytes,
-    ) -> (ErrorCode, Option<Bytes>) {
+    ) -> (ErrorCode, Option<ReplyBody>) {
         let Ok(req) = MultiRequest::read(body) else {
             return (ErrorCode::MarshallingError, None);
         };

@@ -2,7 +2,8 @@
 use super::*;
 
 pub(super) fn make_frame<F: FnOnce(&mut BytesMut)>(f: F) -> Bytes {
-    let mut buf = BytesMut::with_capacity(64);
+    // Room for a header and a Stat (a setData or create2 reply) at once.
+    let mut buf = BytesMut::with_capacity(128);
     buf.extend_from_slice(&[0, 0, 0, 0]);
     f(&mut buf);
     let len = (buf.len() - 4) as u32;
@@ -29,10 +30,37 @@ pub(super) fn header_only(xid: i32, zxid: i64, err: ErrorCode) -> Bytes {
 }
 
 /// A read's outcome: the reply body, or an error code.
-pub(super) type ReadResult = Result<Option<Bytes>, ErrorCode>;
+pub(super) type ReadResult = Result<Option<ReplyBody>, ErrorCode>;
 
-pub(super) fn encode<R: Record>(r: &R) -> Option<Bytes> {
-    Some(jute::to_bytes(r))
+/// Bytes of the frame's length prefix and `ReplyHeader` (xid, zxid, err).
+const FRAME_PREFIX_LEN: usize = 4 + 4 + 8 + 4;
+
+/// A reply body written after room for its frame's prefix, so that
+/// [`frame_with`] fills the prefix in place instead of copying the body into
+/// a second buffer (reads are the hottest replies).
+pub(super) struct ReplyBody(BytesMut);
+
+impl ReplyBody {
+    /// An empty body with room for `capacity` body bytes.
+    pub(super) fn with_capacity(capacity: usize) -> ReplyBody {
+        let mut buf = BytesMut::with_capacity(FRAME_PREFIX_LEN + capacity);
+        buf.resize(FRAME_PREFIX_LEN, 0);
+        ReplyBody(buf)
+    }
+
+    /// Where the body's bytes go.
+    pub(super) fn buf(&mut self) -> &mut BytesMut {
+        &mut self.0
+    }
+}
+
+/// Room most read replies fit in (a Stat is 68 bytes) without growing.
+const BODY_CAPACITY_HINT: usize = 128;
+
+pub(super) fn encode<R: Record>(r: &R) -> Option<ReplyBody> {
+    let mut body = ReplyBody::with_capacity(BODY_CAPACITY_HINT);
+    r.write(body.buf());
+    Some(body)
 }
 
 /// Whether a multi op is a read (getData, getChildren).
@@ -40,18 +68,18 @@ pub fn is_read_op(op: &MultiOp) -> bool {
     matches!(op, MultiOp::GetData(_) | MultiOp::GetChildren(_))
 }
 
-pub(super) fn frame_with(xid: i32, zxid: i64, err: ErrorCode, body: Option<Bytes>) -> Bytes {
-    make_frame(|b| {
-        ReplyHeader {
-            xid,
-            zxid,
-            err: err.code(),
-        }
-        .write(b);
-        if let Some(body) = body {
-            b.extend_from_slice(&body);
-        }
-    })
+pub(super) fn frame_with(xid: i32, zxid: i64, err: ErrorCode, body: Option<ReplyBody>) -> Bytes {
+    let Some(ReplyBody(mut buf)) = body else {
+        return header_only(xid, zxid, err);
+    };
+    // The `ReplyHeader` layout, written into the room left for it.
+    let len = (buf.len() - 4) as u32;
+    let prefix = &mut buf[..FRAME_PREFIX_LEN];
+    prefix[0..4].copy_from_slice(&len.to_be_bytes());
+    prefix[4..8].copy_from_slice(&xid.to_be_bytes());
+    prefix[8..16].copy_from_slice(&zxid.to_be_bytes());
+    prefix[16..20].copy_from_slice(&err.code().to_be_bytes());
+    buf.freeze()
 }
 
 pub(super) fn event_frame(event: i32, path: &str) -> Bytes {
