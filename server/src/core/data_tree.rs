@@ -212,13 +212,9 @@ impl DataTree {
         let Some(c) = &node.children else {
             return Vec::new();
         };
-        let names: Vec<&str> = c
-            .iter_inserted()
-            .map(|id| self.nodes.node(id).name())
-            .collect();
-        c.java_order_of(&names)
-            .into_iter()
-            .map(|i| names[i].to_string())
+        c.java_ids(|id| self.nodes.node(id).name())
+            .iter()
+            .map(|&id| self.nodes.node(id).name().to_string())
             .collect()
     }
 
@@ -231,16 +227,18 @@ impl DataTree {
             buf.put_i32(0);
             return;
         };
-        let names: Vec<&str> = c
-            .iter_inserted()
-            .map(|id| self.nodes.node(id).name())
+        // Bytes, not `&str`: copying a name needs no UTF-8 check.
+        let names: Vec<&[u8]> = c
+            .java_ids(|id| self.nodes.node(id).name())
+            .iter()
+            .map(|&id| self.nodes.node(id).name_bytes())
             .collect();
         let bytes: usize = names.iter().map(|n| 4 + n.len()).sum();
         buf.reserve(4 + bytes);
         buf.put_i32(names.len() as i32);
-        for i in c.java_order_of(&names) {
-            buf.put_i32(names[i].len() as i32);
-            buf.put_slice(names[i].as_bytes());
+        for name in names {
+            buf.put_i32(name.len() as i32);
+            buf.put_slice(name);
         }
     }
 
