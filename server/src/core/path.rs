@@ -14,20 +14,30 @@ pub fn validate_path(path: &str) -> Result<(), &'static str> {
     if path.ends_with('/') {
         return Err("Path must not end with / character");
     }
-    let chars: Vec<char> = path.chars().collect();
+    if path.is_ascii() {
+        // Every request's path passes here: no allocation for the usual case.
+        check_chars(path.as_bytes())
+    } else {
+        check_chars(&path.chars().collect::<Vec<char>>())
+    }
+}
+
+/// ZooKeeper's per-character rules over a path that starts with `/`.
+fn check_chars<C: Copy + Into<char>>(chars: &[C]) -> Result<(), &'static str> {
+    let at = |i: usize| -> char { chars[i].into() };
     let mut last = '/';
     for i in 1..chars.len() {
-        let c = chars[i];
+        let c = at(i);
         if c == '\0' {
             return Err("null character not allowed");
         } else if c == '/' && last == '/' {
             return Err("empty node name specified");
         } else if c == '.' && last == '.' {
-            if chars[i - 2] == '/' && (i + 1 == chars.len() || chars[i + 1] == '/') {
+            if at(i - 2) == '/' && (i + 1 == chars.len() || at(i + 1) == '/') {
                 return Err("relative paths not allowed");
             }
         } else if c == '.' {
-            if chars[i - 1] == '/' && (i + 1 == chars.len() || chars[i + 1] == '/') {
+            if at(i - 1) == '/' && (i + 1 == chars.len() || at(i + 1) == '/') {
                 return Err("relative paths not allowed");
             }
         } else if is_invalid_char(c) {
@@ -79,11 +89,16 @@ mod tests {
 
     #[test]
     fn validation_matches_zookeeper_rules() {
-        for ok in ["/", "/a", "/a/b", "/a.b", "/.a", "/a/..b", "/zookeeper"] {
+        // ASCII paths take the byte loop, the others the char loop: the
+        // same rules either way.
+        for ok in [
+            "/", "/a", "/a/b", "/a.b", "/.a", "/a/..b", "/zookeeper", "/é", "/é/..ü", "/ü.",
+        ] {
             assert_eq!(validate_path(ok), Ok(()), "{ok}");
         }
         for bad in [
-            "", "a", "/a/", "//", "/a//b", "/.", "/..", "/a/.", "/a/../b", "/a\u{1}",
+            "", "a", "/a/", "//", "/a//b", "/.", "/..", "/a/.", "/a/../b", "/a\u{1}", "/é//b",
+            "/é/../b", "/é/.", "/é\u{85}", "/é\u{fff0}", "/é\u{1F600}", "/é\0",
         ] {
             assert!(validate_path(bad).is_err(), "{bad}");
         }

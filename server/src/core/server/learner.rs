@@ -180,7 +180,7 @@ impl Server {
             cxid: xid,
             op: op.code(),
             request,
-            auth,
+            auth: auth.to_vec(),
         })));
     }
 

@@ -21,6 +21,7 @@
 //! - Every txn gets the next zxid; failed writes are error txns and consume
 //!   one too, as in ZooKeeper.
 
+use std::sync::Arc;
 use super::acl::{self, AclPolicy};
 use super::data_tree::{DataTree, Trigger, TxnResult, WatchTable as Table};
 use super::java::{concurrent_set_order, session_password};
@@ -68,7 +69,11 @@ struct Conn {
     /// 0 until the handshake completes.
     session_id: i64,
     timeout_ms: i32,
+    /// Authenticated ids, in the order they were added.
     auth: Vec<Id>,
+    /// The same ids in the order ZooKeeper iterates them, kept because every
+    /// write needs them (the `auth` ACL scheme's expansion).
+    auth_java: Arc<[Id]>,
     established: bool,
     packets_received: u64,
     packets_sent: u64,
@@ -77,6 +82,21 @@ struct Conn {
     fifo: VecDeque<Pending>,
     /// The createSession txn of this connection is in flight.
     handshake_pending: bool,
+}
+
+impl Conn {
+    /// Adds the ids not already held.
+    fn add_auth(&mut self, ids: Vec<Id>) {
+        for id in ids {
+            if !self.auth.contains(&id) {
+                self.auth.push(id);
+            }
+        }
+        let ordered = concurrent_set_order(self.auth.clone(), |id| {
+            (id.scheme.as_str(), id.id.as_str())
+        });
+        self.auth_java = ordered.into();
+    }
 }
 
 /// An entry of a connection's FIFO.
@@ -219,10 +239,8 @@ impl Server {
                         peer,
                         session_id: 0,
                         timeout_ms: 0,
-                        auth: vec![Id {
-                            scheme: "ip".into(),
-                            id: peer.to_string(),
-                        }],
+                        auth: Vec::new(),
+                        auth_java: Arc::from([]),
                         established: false,
                         packets_received: 0,
                         packets_sent: 0,
@@ -231,15 +249,17 @@ impl Server {
                         handshake_pending: false,
                     },
                 );
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.add_auth(vec![Id {
+                        scheme: "ip".into(),
+                        id: peer.to_string(),
+                    }]);
+                }
             }
             Input::Closed { conn } => self.forget_conn(conn),
             Input::AddAuthInfo { conn, ids } => {
                 if let Some(c) = self.conns.get_mut(&conn) {
-                    for id in ids {
-                        if !c.auth.contains(&id) {
-                            c.auth.push(id);
-                        }
-                    }
+                    c.add_auth(ids);
                 }
             }
             Input::Frame { conn, frame } => {
@@ -703,11 +723,7 @@ impl Server {
         match acl::authenticate(&self.policy, &pkt.scheme, auth, peer) {
             Some(ids) => {
                 if let Some(c) = self.conns.get_mut(&conn) {
-                    for id in ids {
-                        if !c.auth.contains(&id) {
-                            c.auth.push(id);
-                        }
-                    }
+                    c.add_auth(ids);
                 }
                 self.send(conn, header_only(xid, 0, ErrorCode::Ok), out);
             }

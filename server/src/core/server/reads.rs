@@ -159,10 +159,10 @@ impl Server {
 
     /// The connection's auth ids in the order ZooKeeper iterates them (whoAmI,
     /// and the expansion of the `auth` ACL scheme).
-    pub(super) fn auth_in_java_order(&self, conn: ConnId) -> Vec<Id> {
-        concurrent_set_order(self.auth_of(conn), |id| {
-            (id.scheme.as_str(), id.id.as_str())
-        })
+    pub(super) fn auth_in_java_order(&self, conn: ConnId) -> Arc<[Id]> {
+        self.conns
+            .get(&conn)
+            .map_or_else(|| Arc::from([]), |c| c.auth_java.clone())
     }
 
     pub(super) fn auth_of(&self, conn: ConnId) -> Vec<Id> {
