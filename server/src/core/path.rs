@@ -92,13 +92,37 @@ mod tests {
         // ASCII paths take the byte loop, the others the char loop: the
         // same rules either way.
         for ok in [
-            "/", "/a", "/a/b", "/a.b", "/.a", "/a/..b", "/zookeeper", "/é", "/é/..ü", "/ü.",
+            "/",
+            "/a",
+            "/a/b",
+            "/a.b",
+            "/.a",
+            "/a/..b",
+            "/zookeeper",
+            "/é",
+            "/é/..ü",
+            "/ü.",
         ] {
             assert_eq!(validate_path(ok), Ok(()), "{ok}");
         }
         for bad in [
-            "", "a", "/a/", "//", "/a//b", "/.", "/..", "/a/.", "/a/../b", "/a\u{1}", "/é//b",
-            "/é/../b", "/é/.", "/é\u{85}", "/é\u{fff0}", "/é\u{1F600}", "/é\0",
+            "",
+            "a",
+            "/a/",
+            "//",
+            "/a//b",
+            "/.",
+            "/..",
+            "/a/.",
+            "/a/../b",
+            "/a\u{1}",
+            "/é//b",
+            "/é/../b",
+            "/é/.",
+            "/é\u{85}",
+            "/é\u{fff0}",
+            "/é\u{1F600}",
+            "/é\0",
         ] {
             assert!(validate_path(bad).is_err(), "{bad}");
         }

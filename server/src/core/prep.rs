@@ -74,6 +74,13 @@ impl PendingChanges {
         paths
     }
 
+    /// Forgets every record made after `len` records were held: a multi's
+    /// rollback when one of its ops fails. Records are only appended while
+    /// txns are prepared, so the first `len` are those held then.
+    fn truncate(&mut self, len: usize) {
+        self.records.truncate(len);
+    }
+
     /// Number of change records held.
     pub fn len(&self) -> usize {
         self.records.len()
@@ -482,7 +489,9 @@ impl PrepContext<'_> {
         if req.ops.iter().any(super::server::is_read_op) {
             return Err(ErrorCode::MarshallingError);
         }
-        let saved = self.pending.clone();
+        // A rollback point, not a copy: the records held can be many (every
+        // outstanding write's), a multi adds a few.
+        let saved = self.pending.len();
         let mut failed = false;
         let mut subs = Vec::with_capacity(req.ops.len());
         for op in &req.ops {
@@ -512,7 +521,7 @@ impl PrepContext<'_> {
                 }),
                 Err(e) => {
                     failed = true;
-                    *self.pending = saved.clone();
+                    self.pending.truncate(saved);
                     subs.push(error_sub(e));
                 }
             }
@@ -600,5 +609,99 @@ impl CreateModeInfo {
             create_mode::PERSISTENT_SEQUENTIAL_WITH_TTL => m(false, true, false, true),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_acl() -> Vec<Acl> {
+        vec![Acl {
+            perms: perms::ALL,
+            id: Id {
+                scheme: "world".into(),
+                id: "anyone".into(),
+            },
+        }]
+    }
+
+    fn create(path: &str) -> CreateRequest {
+        CreateRequest {
+            path: path.into(),
+            data: None,
+            acl: open_acl(),
+            flags: 0,
+        }
+    }
+
+    /// Preps `op` with `req` as the request body, as txn `zxid`.
+    fn prep<R: Record>(
+        tree: &DataTree,
+        pending: &mut PendingChanges,
+        zxid: i64,
+        op: OpCode,
+        req: &R,
+    ) -> PrepResult {
+        let policy = AclPolicy::default();
+        let mut ctx = PrepContext {
+            tree,
+            pending,
+            policy: &policy,
+            auth: &[],
+            session_id: 1,
+            session_valid: true,
+            session_moved: false,
+            zxid,
+            extended_types_enabled: false,
+            reconfig_enabled: false,
+            enforce_quota: false,
+        };
+        ctx.prep(op, &mut jute::to_bytes(req), 0)
+    }
+
+    /// A multi whose last op fails forgets the records of its own earlier
+    /// ops, and only those: an earlier outstanding txn's records stay.
+    #[test]
+    fn failed_multi_rolls_back_only_its_own_records() {
+        let tree = DataTree::new(false);
+        let mut pending = PendingChanges::default();
+        assert!(prep(&tree, &mut pending, 1, OpCode::Create, &create("/kept")).is_ok());
+        let held = pending.len();
+        assert!(held > 0);
+        let multi = MultiRequest {
+            ops: vec![
+                MultiOp::Create {
+                    op: OpCode::Create,
+                    req: create("/a"),
+                },
+                MultiOp::Create {
+                    op: OpCode::Create,
+                    req: create("/a/b"),
+                },
+                MultiOp::Delete(DeleteRequest {
+                    path: "/missing".into(),
+                    version: -1,
+                }),
+            ],
+        };
+        let Ok(TxnBody::Multi(subs)) = prep(&tree, &mut pending, 2, OpCode::Multi, &multi) else {
+            panic!("a multi preps as a multi txn");
+        };
+        // As ZooKeeper logs it: the ops before the failure keep their txns
+        // (applying the multi undoes them), the failing one is an error.
+        let types: Vec<i32> = subs.iter().map(|s| s.type_).collect();
+        let (created, failed) = (OpCode::Create.code(), OpCode::Error.code());
+        assert_eq!(types, [created, created, failed]);
+        assert_eq!(pending.len(), held);
+        // /a was never created; /kept still is about to be.
+        assert_eq!(
+            prep(&tree, &mut pending, 3, OpCode::Create, &create("/a/c")).err(),
+            Some(ErrorCode::NoNode)
+        );
+        assert_eq!(
+            prep(&tree, &mut pending, 4, OpCode::Create, &create("/kept")).err(),
+            Some(ErrorCode::NodeExists)
+        );
     }
 }

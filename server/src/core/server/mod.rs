@@ -21,7 +21,6 @@
 //! - Every txn gets the next zxid; failed writes are error txns and consume
 //!   one too, as in ZooKeeper.
 
-use std::sync::Arc;
 use super::acl::{self, AclPolicy};
 use super::data_tree::{DataTree, Trigger, TxnResult, WatchTable as Table};
 use super::java::{concurrent_set_order, session_password};
@@ -38,6 +37,7 @@ use jute::txn::{CloseSessionTxn, CreateSessionTxn, ErrorTxn, TxnHeader};
 use jute::{ErrorCode, OpCode, Record};
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Whether a request type is a write (goes through the txn pipeline; ZooKeeper's
@@ -92,9 +92,8 @@ impl Conn {
                 self.auth.push(id);
             }
         }
-        let ordered = concurrent_set_order(self.auth.clone(), |id| {
-            (id.scheme.as_str(), id.id.as_str())
-        });
+        let ordered =
+            concurrent_set_order(self.auth.clone(), |id| (id.scheme.as_str(), id.id.as_str()));
         self.auth_java = ordered.into();
     }
 }
