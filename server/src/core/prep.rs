@@ -20,6 +20,9 @@ use jute::multi::{MultiOp, MultiRequest};
 use jute::proto::*;
 use jute::txn::*;
 use jute::{ErrorCode, OpCode, Record};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::Hasher;
 use std::sync::Arc;
 
 /// What prep knows of a node that may not be applied yet.
@@ -35,18 +38,49 @@ pub struct ChangeRecord {
 
 /// Change records of prepared but unapplied txns, in the order they were
 /// made (ZooKeeper's `outstandingChanges`); the newest record of a path wins.
+///
+/// Invariant: `held` counts the records of each path's hash, so a path with
+/// none (most lookups, with many writes outstanding on different paths) is
+/// answered without scanning every record.
 #[derive(Debug, Default, Clone)]
 pub struct PendingChanges {
     records: Vec<(String, ChangeRecord)>,
+    held: HashMap<u64, u32>,
+}
+
+fn path_key(path: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    h.write(path.as_bytes());
+    h.finish()
+}
+
+fn release(held: &mut HashMap<u64, u32>, path: &str) {
+    let key = path_key(path);
+    if let Some(n) = held.get_mut(&key) {
+        *n -= 1;
+        if *n == 0 {
+            held.remove(&key);
+        }
+    }
 }
 
 impl PendingChanges {
     /// Drops records made by txns up to `zxid`, now that they are applied.
     pub fn applied(&mut self, zxid: i64) {
-        self.records.retain(|(_, r)| r.zxid > zxid);
+        let held = &mut self.held;
+        self.records.retain(|(p, r)| {
+            let keep = r.zxid > zxid;
+            if !keep {
+                release(held, p);
+            }
+            keep
+        });
     }
 
     fn get(&self, path: &str) -> Option<&ChangeRecord> {
+        if !self.held.contains_key(&path_key(path)) {
+            return None;
+        }
         self.records
             .iter()
             .rev()
@@ -55,6 +89,7 @@ impl PendingChanges {
     }
 
     fn insert(&mut self, path: String, record: ChangeRecord) {
+        *self.held.entry(path_key(&path)).or_insert(0) += 1;
         self.records.push((path, record));
     }
 
@@ -78,7 +113,9 @@ impl PendingChanges {
     /// rollback when one of its ops fails. Records are only appended while
     /// txns are prepared, so the first `len` are those held then.
     fn truncate(&mut self, len: usize) {
-        self.records.truncate(len);
+        for (p, _) in self.records.drain(len.min(self.records.len())..) {
+            release(&mut self.held, &p);
+        }
     }
 
     /// Number of change records held.
@@ -658,6 +695,52 @@ mod tests {
             enforce_quota: false,
         };
         ctx.prep(op, &mut jute::to_bytes(req), 0)
+    }
+
+    /// Against a plain list of records: every lookup finds the newest
+    /// record of its path (or none) through inserts, applies and multi
+    /// rollbacks, and the per-path counts always add up to the records.
+    #[test]
+    fn lookups_match_a_scan_of_every_record() {
+        let rec = |zxid| ChangeRecord {
+            zxid,
+            stat: None,
+            child_count: 0,
+            acl: Arc::from(Vec::<Acl>::new()),
+            data_len: 0,
+        };
+        let mut pending = PendingChanges::default();
+        let mut model: Vec<(String, i64)> = Vec::new();
+        let mut seed = 7u64;
+        for step in 0..2000i64 {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let path = format!("/p{}", (seed >> 33) % 17);
+            match (seed >> 20) % 4 {
+                0 | 1 => {
+                    pending.insert(path.clone(), rec(step));
+                    model.push((path, step));
+                }
+                2 => {
+                    let zxid = step - 40;
+                    pending.applied(zxid);
+                    model.retain(|(_, z)| *z > zxid);
+                }
+                _ => {
+                    let len = model.len().saturating_sub(((seed >> 8) % 3) as usize);
+                    pending.truncate(len);
+                    model.truncate(len);
+                }
+            }
+            for i in 0..17 {
+                let p = format!("/p{i}");
+                let want = model.iter().rev().find(|(q, _)| *q == p).map(|(_, z)| *z);
+                assert_eq!(pending.get(&p).map(|r| r.zxid), want, "step {step}, {p}");
+            }
+            let counted: usize = pending.held.values().map(|&n| n as usize).sum();
+            assert_eq!(counted, pending.len());
+        }
     }
 
     /// A multi whose last op fails forgets the records of its own earlier
