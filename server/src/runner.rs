@@ -26,6 +26,7 @@ use bytes::Bytes;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -147,7 +148,7 @@ pub enum Durability {
     /// The txn log: txns go to `txns`; progress comes back on `state`;
     /// snapshots it asks for go to `snap_dir`.
     Log {
-        txns: mpsc::Sender<Txn>,
+        txns: mpsc::Sender<Arc<Txn>>,
         state: watch::Receiver<LogState>,
         snap_dir: PathBuf,
     },
@@ -378,7 +379,7 @@ async fn deliver(
     conns: &mut HashMap<ConnId, mpsc::Sender<ConnCommand>>,
     outputs: &mut Vec<Output>,
     now_ms: i64,
-    log: Option<&mpsc::Sender<Txn>>,
+    log: Option<&mpsc::Sender<Arc<Txn>>>,
 ) {
     while !outputs.is_empty() {
         let mut dead: Vec<ConnId> = Vec::new();

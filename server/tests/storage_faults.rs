@@ -80,7 +80,7 @@ fn drive(disk: &SimDisk, dir: &Path, txns: &[Txn], batch: usize, seed: u64) -> O
         let txns = txns.to_vec();
         std::thread::spawn(move || {
             for t in txns {
-                if tx.blocking_send(t).is_err() {
+                if tx.blocking_send(Arc::new(t)).is_err() {
                     break; // the thread stopped after a failure
                 }
             }

@@ -142,7 +142,7 @@ fn write_data_dir(dir: &Path) -> i64 {
     let txns: Vec<Txn> = out
         .iter()
         .filter_map(|o| match o {
-            Output::Persist { txn } => Some(txn.clone()),
+            Output::Persist { txn } => Some(Txn::clone(txn)),
             _ => None,
         })
         .collect();

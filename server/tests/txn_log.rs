@@ -10,6 +10,7 @@ use jute::OpCode;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
 use std::time::Duration;
 use zk_server::core::txn::{SubTxn, Txn, TxnBody};
 use zk_server::storage::txn_log::{
@@ -779,7 +780,7 @@ fn log_thread_rolls_as_snapcount_says() {
         let txns = creates(1, 200);
         let mut events = Vec::new();
         for t in &txns {
-            handle.tx.blocking_send(t.clone()).unwrap();
+            handle.tx.blocking_send(Arc::new(t.clone())).unwrap();
             // One txn per batch: wait for its events before the next.
             loop {
                 let e = ev_rx.recv_timeout(WAIT).unwrap();
@@ -844,13 +845,13 @@ fn log_thread_group_commits() {
     })
     .unwrap();
     let txns = creates(1, 251);
-    handle.tx.blocking_send(txns[0].clone()).unwrap();
+    handle.tx.blocking_send(Arc::new(txns[0].clone())).unwrap();
     assert_eq!(
         ev_rx.recv_timeout(WAIT).unwrap(),
         LogEvent::Persisted { zxid: 1 }
     );
     for t in &txns[1..] {
-        handle.tx.blocking_send(t.clone()).unwrap();
+        handle.tx.blocking_send(Arc::new(t.clone())).unwrap();
     }
     release_tx.send(()).unwrap();
     // 250 queued txns, at most 100 per commit: three commits.
@@ -878,7 +879,7 @@ fn log_thread_batches_under_load() {
     let handle = spawn_log_thread(cfg, move |e| ev_tx.send(e).unwrap()).unwrap();
     let txns = creates(0x5_0000_0001, 2000);
     for t in &txns {
-        handle.tx.blocking_send(t.clone()).unwrap();
+        handle.tx.blocking_send(Arc::new(t.clone())).unwrap();
     }
     let mut events = Vec::new();
     loop {
@@ -911,7 +912,10 @@ fn log_thread_reports_failure_and_stops() {
     write_log(&tmp.v2(), &creates(1, 1), 0); // log.1 exists already
     let (ev_tx, ev_rx) = std_mpsc::channel();
     let handle = spawn_log_thread(config(tmp.v2(), 10), move |e| ev_tx.send(e).unwrap()).unwrap();
-    handle.tx.blocking_send(creates(1, 1)[0].clone()).unwrap();
+    handle
+        .tx
+        .blocking_send(Arc::new(creates(1, 1)[0].clone()))
+        .unwrap();
     match ev_rx.recv_timeout(WAIT).unwrap() {
         LogEvent::Failed { why } => assert!(why.contains("log.1"), "{why}"),
         other => panic!("{other:?}"),
@@ -935,7 +939,7 @@ async fn log_thread_from_async_code() {
     .unwrap();
     let txns = every_kind(7);
     for t in &txns {
-        handle.tx.send(t.clone()).await.unwrap();
+        handle.tx.send(Arc::new(t.clone())).await.unwrap();
     }
     let last = txns.last().unwrap().header.zxid;
     loop {

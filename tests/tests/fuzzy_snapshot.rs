@@ -11,6 +11,7 @@ use jute::proto::{ConnectRequest, ReplyHeader, RequestHeader};
 use jute::{OpCode, Record};
 use rand::{Rng, SeedableRng};
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use zk_server::core::txn::Txn;
 use zk_server::core::{CoreConfig, Input, Output, Server};
@@ -53,7 +54,7 @@ impl Rig {
         let mut frames = Vec::new();
         for o in out {
             match o {
-                Output::Persist { txn } => self.log.push(txn),
+                Output::Persist { txn } => self.log.push(Arc::unwrap_or_clone(txn)),
                 Output::Send { frame, .. } => frames.push(frame.slice(4..)),
                 Output::Close { .. } | Output::Quorum(_) => {}
             }

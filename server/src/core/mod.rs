@@ -73,8 +73,9 @@ pub enum Output {
     /// Flush what was sent, then close `conn`. `reason` is for the log.
     Close { conn: ConnId, reason: String },
     /// Make this txn durable (append it to the txn log), then report
-    /// [`Input::Persisted`]. Txns arrive in zxid order.
-    Persist { txn: txn::Txn },
+    /// [`Input::Persisted`]. Txns arrive in zxid order. Shared with the
+    /// core, which keeps it to apply once durable: no copy per write.
+    Persist { txn: std::sync::Arc<txn::Txn> },
     /// For the Zab layer, when serving in an ensemble (never standalone).
     Quorum(QuorumOutput),
 }

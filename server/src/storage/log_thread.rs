@@ -127,7 +127,7 @@ impl RollRule {
 /// sender is dropped (after committing what it received).
 #[derive(Debug)]
 pub struct LogHandle {
-    pub tx: mpsc::Sender<Txn>,
+    pub tx: mpsc::Sender<Arc<Txn>>,
     /// The thread; it ends once `tx` (every sender) is dropped and the
     /// queued txns are written.
     pub join: std::thread::JoinHandle<()>,
@@ -164,7 +164,7 @@ pub fn spawn_log_thread_on(
 fn run(
     disk: Arc<dyn LogDisk>,
     config: LogConfig,
-    mut rx: mpsc::Receiver<Txn>,
+    mut rx: mpsc::Receiver<Arc<Txn>>,
     mut on_event: impl FnMut(LogEvent),
 ) {
     let batch_max = config.batch_max_txns.max(1);
@@ -172,7 +172,7 @@ fn run(
     let mut writer: Option<TxnLogWriter> = None;
     let mut rule = RollRule::new(&config);
     let mut txns_in_file: u64 = 0;
-    let mut batch: Vec<Txn> = Vec::with_capacity(batch_max.min(LOG_QUEUE_CAPACITY));
+    let mut batch: Vec<Arc<Txn>> = Vec::with_capacity(batch_max.min(LOG_QUEUE_CAPACITY));
     while let Some(first) = rx.blocking_recv() {
         batch.clear();
         batch.push(first);
@@ -205,8 +205,11 @@ fn run(
                     );
                 }
                 let zxid = batch.last().expect("non-empty batch").header.zxid;
-                on_event(LogEvent::Persisted { zxid });
                 txns_in_file += batch.len() as u64;
+                // Released before reporting: the core then holds the last
+                // reference and frees each txn on its own thread.
+                batch.clear();
+                on_event(LogEvent::Persisted { zxid });
                 let bytes = writer.as_ref().map_or(0, TxnLogWriter::written_bytes);
                 if rule.due(txns_in_file, bytes) {
                     // The file keeps its preallocated zero tail; the next
@@ -236,7 +239,7 @@ fn write_batch(
     disk: &Arc<dyn LogDisk>,
     config: &LogConfig,
     writer: &mut Option<TxnLogWriter>,
-    batch: &[Txn],
+    batch: &[Arc<Txn>],
 ) -> std::io::Result<Option<Duration>> {
     let w = match writer {
         Some(w) => w,

@@ -142,7 +142,7 @@ enum Origin {
 /// A prepared txn awaiting durability.
 #[derive(Debug, Clone)]
 struct InFlight {
-    txn: Txn,
+    txn: Arc<Txn>,
     origin: Origin,
 }
 
@@ -359,6 +359,7 @@ impl Server {
         if let Some(c) = waiting.and_then(|conn| self.conns.get_mut(&conn)) {
             c.fifo.push_back(Pending::InFlight(txn.header.zxid));
         }
+        let txn = Arc::new(txn);
         out.push(Output::Persist { txn: txn.clone() });
         self.in_flight.push_back(InFlight { txn, origin });
     }

@@ -8,6 +8,7 @@ use crate::core::quorum_io::{QuorumInput, QuorumOutput};
 use crate::quorum::types::TxnPacket;
 use jute::data::Acl;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 const T0: i64 = 1_700_000_000_000;
 const LEADER: usize = 0;
@@ -79,7 +80,8 @@ impl Cluster {
                 Output::Close { conn, .. } => self.closed.push((node, conn)),
                 Output::Persist { txn } => {
                     assert_eq!(node, LEADER, "only the leader prepares txns");
-                    self.queue.push_back(Delivery::Commit(txn));
+                    self.queue
+                        .push_back(Delivery::Commit(Arc::unwrap_or_clone(txn)));
                 }
                 Output::Quorum(q) => {
                     let (to, input) = match q {

@@ -40,6 +40,7 @@ use crate::quorum::types::{LearnerType, ServerState, Sid, TxnPacket};
 use crate::quorum::zab::{self, Leader, LeaderInit, Learner, LearnerInit, Majority};
 use bytes::Bytes;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 /// The Zab role of the moment.
 enum ZabRole {
@@ -459,7 +460,11 @@ impl Peer {
                 core::Output::Persist { txn } => {
                     // Only a leader prepares txns; its "persisted" is the
                     // quorum's commit.
-                    let p = TxnPacket { txn, digest: None };
+                    // The core keeps its own reference until applied.
+                    let p = TxnPacket {
+                        txn: Arc::unwrap_or_clone(txn),
+                        digest: None,
+                    };
                     if matches!(self.role, ZabRole::Leading(_)) {
                         self.proposed.push_back(p.clone());
                         self.zab(now_ms, zab::Input::Propose(p), out);

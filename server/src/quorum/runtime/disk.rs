@@ -19,11 +19,12 @@ use crate::quorum::types::TxnPacket;
 use crate::runner::LogState;
 use crate::storage::{self, epoch_file, snapshot, LogConfig};
 use std::path::PathBuf;
+use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 /// The running log thread.
 struct RunningLog {
-    tx: mpsc::Sender<Txn>,
+    tx: mpsc::Sender<Arc<Txn>>,
     state: watch::Receiver<LogState>,
     join: std::thread::JoinHandle<()>,
 }
@@ -95,7 +96,7 @@ impl NodeDisk {
             return Err("txn appended while the log is stopped".into());
         };
         log.tx
-            .send(txn)
+            .send(Arc::new(txn))
             .await
             .map_err(|_| "the txn log thread stopped".to_string())
     }
