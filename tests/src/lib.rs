@@ -15,6 +15,7 @@
 //!   whose links a test cuts and heals (the partition tests).
 //! - [`scenarios`]: hand-written op sequences (minimal reproductions).
 
+pub mod acked;
 pub mod ensemble;
 pub mod gen;
 pub mod harness;

@@ -89,11 +89,11 @@
 //! A failure prints every member's mode and log tail and keeps the
 //! ensemble's directory (printed).
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use zk_client::{op, Acl, Client, CreateMode, ErrorCode, OpResult, Stat};
+use zk_client::{op, Acl, Client, CreateMode, ErrorCode, OpResult};
+use zk_tests::acked::{Acked, MAX_LISTED};
 use zk_tests::ensemble::{self, call, connect, reconnect, Ensemble, Kind, Mode, Tree};
 use zk_tests::load::{self, Load};
 use zk_tests::servers;
@@ -104,8 +104,6 @@ const ELECTION_TIMEOUT: Duration = Duration::from_secs(60);
 const REJOIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a client may take to find a serving member.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Differences listed in a failure.
-const MAX_LISTED: usize = 20;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -160,145 +158,6 @@ fn missing(kinds: &[Kind]) -> Option<String> {
 }
 
 // ---------------------------------------------------------------------------
-// What the acknowledged writes left.
-
-/// A node as the replies of the writes that made it describe it.
-#[derive(Debug, Clone)]
-struct Want {
-    data: Vec<u8>,
-    czxid: i64,
-    mzxid: i64,
-    version: i32,
-    ephemeral_owner: i64,
-}
-
-/// Every node the test's acknowledged writes left (all but `/` and the
-/// `/zookeeper` subtree), and the paths they removed.
-#[derive(Debug, Default)]
-struct Expected {
-    nodes: BTreeMap<String, Want>,
-    gone: BTreeSet<String>,
-}
-
-impl Expected {
-    fn created(&mut self, path: &str, data: &[u8], stat: &Stat) -> Result<(), String> {
-        if stat.czxid != stat.mzxid || stat.version != 0 || stat.data_length != data.len() as i32 {
-            return Err(format!("create {path}: odd Stat {stat:?}"));
-        }
-        self.gone.remove(path);
-        self.nodes.insert(
-            path.to_string(),
-            Want {
-                data: data.to_vec(),
-                czxid: stat.czxid,
-                mzxid: stat.mzxid,
-                version: stat.version,
-                ephemeral_owner: stat.ephemeral_owner,
-            },
-        );
-        Ok(())
-    }
-
-    fn set(&mut self, path: &str, data: &[u8], stat: &Stat) -> Result<(), String> {
-        let want = self
-            .nodes
-            .get_mut(path)
-            .ok_or_else(|| format!("setData {path}: the test never created it"))?;
-        if stat.czxid != want.czxid
-            || stat.version != want.version + 1
-            || stat.mzxid <= want.mzxid
-            || stat.data_length != data.len() as i32
-        {
-            return Err(format!(
-                "setData {path}: Stat {stat:?} after czxid {:#x} version {} mzxid {:#x}",
-                want.czxid, want.version, want.mzxid
-            ));
-        }
-        want.data = data.to_vec();
-        want.mzxid = stat.mzxid;
-        want.version = stat.version;
-        Ok(())
-    }
-
-    fn removed(&mut self, path: &str) {
-        self.nodes.remove(path);
-        self.gone.insert(path.to_string());
-    }
-
-    /// Ephemerals of `session` are gone (it was closed).
-    fn session_closed(&mut self, session: i64) {
-        let paths: Vec<String> = self
-            .nodes
-            .iter()
-            .filter(|(_, w)| w.ephemeral_owner == session)
-            .map(|(p, _)| p.clone())
-            .collect();
-        for p in paths {
-            self.removed(&p);
-        }
-    }
-
-    /// The highest zxid any expected node was created or changed at.
-    fn max_zxid(&self) -> i64 {
-        self.nodes.values().map(|w| w.mzxid).max().unwrap_or(0)
-    }
-
-    /// The tree holds exactly the expected nodes, as expected.
-    fn check(&self, tree: &Tree) -> Result<(), String> {
-        let mut problems = Vec::new();
-        for (path, want) in &self.nodes {
-            match tree.get(path) {
-                None => problems.push(format!("{path}: missing")),
-                Some(node) => {
-                    let s = &node.stat;
-                    let data = node.data.as_deref().unwrap_or_default();
-                    if data != want.data.as_slice()
-                        || s.czxid != want.czxid
-                        || s.mzxid != want.mzxid
-                        || s.version != want.version
-                        || s.ephemeral_owner != want.ephemeral_owner
-                    {
-                        problems.push(format!(
-                            "{path}: data {:?} czxid {:#x} mzxid {:#x} version {} owner {:#x}; \
-                             acknowledged: data {:?} czxid {:#x} mzxid {:#x} version {} owner {:#x}",
-                            String::from_utf8_lossy(data),
-                            s.czxid,
-                            s.mzxid,
-                            s.version,
-                            s.ephemeral_owner,
-                            String::from_utf8_lossy(&want.data),
-                            want.czxid,
-                            want.mzxid,
-                            want.version,
-                            want.ephemeral_owner
-                        ));
-                    }
-                }
-            }
-        }
-        for path in tree.keys() {
-            if path != "/" && !self.nodes.contains_key(path) {
-                let why = if self.gone.contains(path) {
-                    "was deleted (or its session closed)"
-                } else {
-                    "was never written"
-                };
-                problems.push(format!("{path}: present but {why}"));
-            }
-        }
-        if problems.is_empty() {
-            return Ok(());
-        }
-        let n = problems.len();
-        problems.truncate(MAX_LISTED);
-        Err(format!(
-            "{n} differences from the acknowledged writes:\n  {}",
-            problems.join("\n  ")
-        ))
-    }
-}
-
-// ---------------------------------------------------------------------------
 // Writes.
 
 fn err_is(result: &Result<impl std::fmt::Debug, zk_client::ZkError>, code: ErrorCode) -> bool {
@@ -306,7 +165,7 @@ fn err_is(result: &Result<impl std::fmt::Debug, zk_client::ZkError>, code: Error
 }
 
 /// A persistent node (the test's base path).
-async fn create_base(c: &Client, path: &str, exp: &mut Expected) -> Result<(), String> {
+async fn create_base(c: &Client, path: &str, exp: &mut Acked) -> Result<(), String> {
     let (p, stat) = call(
         &format!("create {path}"),
         c.create2(
@@ -328,7 +187,7 @@ async fn write_batch(
     base: &str,
     tag: &str,
     n: usize,
-    exp: &mut Expected,
+    exp: &mut Acked,
 ) -> Result<(), String> {
     let acl = Acl::open_unsafe();
     let sid = c.session_id();
@@ -474,7 +333,7 @@ async fn write_batch(
 
 /// Every member in `sids`, read after a `sync`, holds the same tree, and it
 /// is exactly what `exp` says. Returns that tree.
-async fn check_replicas(ens: &mut Ensemble, sids: &[u64], exp: &Expected, when: &str) -> Tree {
+async fn check_replicas(ens: &mut Ensemble, sids: &[u64], exp: &Acked, when: &str) -> Tree {
     let started = Instant::now();
     let mut trees: Vec<(u64, Tree)> = Vec::new();
     for &sid in sids {
@@ -544,25 +403,18 @@ async fn resume(ens: &mut Ensemble, c: &Client, when: &str) {
     ens.check(&format!("{when}: session resumes"), r);
 }
 
-async fn batch(
-    ens: &mut Ensemble,
-    c: &Client,
-    base: &str,
-    tag: &str,
-    n: usize,
-    exp: &mut Expected,
-) {
+async fn batch(ens: &mut Ensemble, c: &Client, base: &str, tag: &str, n: usize, exp: &mut Acked) {
     let started = Instant::now();
     let r = write_batch(c, base, tag, n, exp).await;
     ens.check(&format!("writes {tag}"), r);
     println!(
         "batch {tag}: {} nodes expected now ({:.2}s)",
-        exp.nodes.len(),
+        exp.len(),
         started.elapsed().as_secs_f64()
     );
 }
 
-async fn close(ens: &mut Ensemble, c: &Client, exp: &mut Expected, when: &str) {
+async fn close(ens: &mut Ensemble, c: &Client, exp: &mut Acked, when: &str) {
     let r = call("closeSession", c.close()).await;
     ens.check(when, r);
     exp.session_closed(c.session_id());
@@ -570,7 +422,7 @@ async fn close(ens: &mut Ensemble, c: &Client, exp: &mut Expected, when: &str) {
 
 /// Writes acknowledged under a newly elected leader carry a higher epoch
 /// (zxid >> 32) than every write before the election.
-fn new_epoch(ens: &mut Ensemble, before: i64, exp: &Expected, when: &str) {
+fn new_epoch(ens: &mut Ensemble, before: i64, exp: &Acked, when: &str) {
     let after = exp.max_zxid();
     if after >> 32 <= before >> 32 {
         ens.fail(&format!(
@@ -594,7 +446,7 @@ fn rolling_migration(name: &str, from: Kind, to: Kind) {
     let rt = runtime();
     let mut ens = Ensemble::start(name, &[from; 3]);
     rt.block_on(async {
-        let mut exp = Expected::default();
+        let mut exp = Acked::default();
         let first = leader(&mut ens, "start");
         let on = followers(&ens, first)[0];
         let c = client_on(&mut ens, on, "start").await;
@@ -711,7 +563,7 @@ fn rolling_migration(name: &str, from: Kind, to: Kind) {
 async fn loaded_replicas(
     ens: &mut Ensemble,
     sids: &[u64],
-    exp: &Expected,
+    exp: &Acked,
     load: &Load,
     when: &str,
     whole: bool,
@@ -786,7 +638,7 @@ fn elect_write_kill_rejoin(name: &str, kinds: &[Kind], through_all: bool) {
     let rt = runtime();
     let mut ens = Ensemble::start(name, kinds);
     rt.block_on(async {
-        let mut exp = Expected::default();
+        let mut exp = Acked::default();
         let first = leader(&mut ens, "start");
         let writers: Vec<u64> = if through_all {
             ens.sids()
@@ -981,7 +833,7 @@ fn follower_far_behind_catches_up() {
     let rt = runtime();
     let mut ens = Ensemble::start("b-far-behind", &kinds);
     rt.block_on(async {
-        let mut exp = Expected::default();
+        let mut exp = Acked::default();
         let lead = leader(&mut ens, "start");
         let f = followers(&ens, lead);
         let (behind, writer) = (f[0], f[1]);
@@ -1038,7 +890,7 @@ async fn create_many(
     c: &Client,
     prefix: &str,
     count: usize,
-    exp: &mut Expected,
+    exp: &mut Acked,
 ) -> Result<(), String> {
     let mut i = 0;
     while i < count {
@@ -1090,7 +942,7 @@ fn paused_leader(name: &str, kinds: &[Kind]) {
     let rt = runtime();
     let mut ens = Ensemble::start(name, kinds);
     rt.block_on(async {
-        let mut exp = Expected::default();
+        let mut exp = Acked::default();
         let first = leader(&mut ens, "start");
         let writer = followers(&ens, first)[0];
         let c = client_on(&mut ens, writer, "start").await;
@@ -1147,7 +999,7 @@ fn sessions_move_between_members() {
     let rt = runtime();
     let mut ens = Ensemble::start("d-sessions-move", &kinds);
     rt.block_on(async {
-        let mut exp = Expected::default();
+        let mut exp = Acked::default();
         let lead = leader(&mut ens, "start");
         let f = followers(&ens, lead);
         let (a, b) = (f[0], f[1]);
@@ -1340,7 +1192,7 @@ fn fresh_member_snap(name: &str, kinds: &[Kind]) {
     ens.start_member(1);
     ens.start_member(2);
     rt.block_on(async {
-        let mut exp = Expected::default();
+        let mut exp = Acked::default();
         let lead = leader(&mut ens, "members 1 and 2");
         let c = client_on(&mut ens, 1, "members 1 and 2").await;
         let r = create_base(&c, "/fresh", &mut exp).await;
@@ -1392,7 +1244,7 @@ fn apache_only_harness_sanity() {
     let rt = runtime();
     let mut ens = Ensemble::start("f-apache", &kinds);
     rt.block_on(async {
-        let mut exp = Expected::default();
+        let mut exp = Acked::default();
         let first = leader(&mut ens, "start");
         for sid in ens.sids() {
             let want = if sid == first { "LEADING" } else { "FOLLOWING" };

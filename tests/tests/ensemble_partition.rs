@@ -58,12 +58,12 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use zk_client::{Acl, Client, CreateMode, Stat};
+use zk_client::{Acl, Client, CreateMode};
+use zk_tests::acked::{Acked, MAX_LISTED};
 use zk_tests::ensemble::{
     self, call, connect, reconnect, Ensemble, Kind, Mode, Placement, Tree, SYNC_LIMIT, TICK_MS,
 };
@@ -85,8 +85,6 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 const REJOIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a client may take to find a serving member.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Differences listed in a failure.
-const MAX_LISTED: usize = 20;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -317,137 +315,6 @@ impl<'a> Part<'a> {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Acknowledged writes.
-
-#[derive(Debug, Clone)]
-struct Want {
-    data: Vec<u8>,
-    czxid: i64,
-    mzxid: i64,
-    version: i32,
-}
-
-/// The nodes the acknowledged writes left, and paths that must be absent.
-#[derive(Debug, Default)]
-struct Acked {
-    nodes: BTreeMap<String, Want>,
-    /// Path -> why it must not exist.
-    absent: BTreeMap<String, String>,
-}
-
-impl Acked {
-    fn created(&mut self, path: &str, data: &[u8], stat: &Stat) -> Result<(), String> {
-        if stat.czxid != stat.mzxid || stat.version != 0 || stat.data_length != data.len() as i32 {
-            return Err(format!("create {path}: odd Stat {stat:?}"));
-        }
-        self.absent.remove(path);
-        self.nodes.insert(
-            path.to_string(),
-            Want {
-                data: data.to_vec(),
-                czxid: stat.czxid,
-                mzxid: stat.mzxid,
-                version: 0,
-            },
-        );
-        Ok(())
-    }
-
-    fn set(&mut self, path: &str, data: &[u8], stat: &Stat) -> Result<(), String> {
-        let want = self
-            .nodes
-            .get_mut(path)
-            .ok_or_else(|| format!("setData {path}: the test never created it"))?;
-        if stat.czxid != want.czxid
-            || stat.version != want.version + 1
-            || stat.mzxid <= want.mzxid
-            || stat.data_length != data.len() as i32
-        {
-            return Err(format!(
-                "setData {path}: Stat {stat:?} after czxid {:#x} version {} mzxid {:#x}",
-                want.czxid, want.version, want.mzxid
-            ));
-        }
-        want.data = data.to_vec();
-        want.mzxid = stat.mzxid;
-        want.version = stat.version;
-        Ok(())
-    }
-
-    fn removed(&mut self, path: &str) {
-        self.nodes.remove(path);
-        self.absent
-            .insert(path.to_string(), "was deleted".to_string());
-    }
-
-    fn must_be_absent(&mut self, path: &str, why: &str) {
-        self.absent.insert(path.to_string(), why.to_string());
-    }
-
-    fn max_zxid(&self) -> i64 {
-        self.nodes.values().map(|w| w.mzxid).max().unwrap_or(0)
-    }
-
-    /// The tree holds exactly the acknowledged nodes (and `/`).
-    fn check(&self, tree: &Tree) -> Result<(), String> {
-        let mut problems = Vec::new();
-        for (path, want) in &self.nodes {
-            match tree.get(path) {
-                None => problems.push(format!("{path}: acknowledged, missing")),
-                Some(node) => {
-                    let s = &node.stat;
-                    let data = node.data.as_deref().unwrap_or_default();
-                    if data != want.data.as_slice()
-                        || s.czxid != want.czxid
-                        || s.mzxid != want.mzxid
-                        || s.version != want.version
-                    {
-                        problems.push(format!(
-                            "{path}: data {:?} czxid {:#x} mzxid {:#x} version {}; \
-                             acknowledged: data {:?} czxid {:#x} mzxid {:#x} version {}",
-                            String::from_utf8_lossy(data),
-                            s.czxid,
-                            s.mzxid,
-                            s.version,
-                            String::from_utf8_lossy(&want.data),
-                            want.czxid,
-                            want.mzxid,
-                            want.version
-                        ));
-                    }
-                }
-            }
-        }
-        for (path, node) in tree {
-            if path != "/" && !self.nodes.contains_key(path) {
-                let why = self
-                    .absent
-                    .get(path)
-                    .map(String::as_str)
-                    .unwrap_or("was never written");
-                problems.push(format!(
-                    "{path}: present (czxid {:#x}, data {:?}) but {why}",
-                    node.stat.czxid,
-                    String::from_utf8_lossy(node.data.as_deref().unwrap_or_default())
-                ));
-            }
-        }
-        if !tree.contains_key("/") {
-            problems.push("/: missing".to_string());
-        }
-        if problems.is_empty() {
-            return Ok(());
-        }
-        let n = problems.len();
-        problems.truncate(MAX_LISTED);
-        Err(format!(
-            "{n} differences from the acknowledged writes:\n  {}",
-            problems.join("\n  ")
-        ))
-    }
-}
-
 fn open() -> Vec<Acl> {
     Acl::open_unsafe()
 }
@@ -526,7 +393,7 @@ async fn round(p: &mut Part<'_>, c: &Client, base: &str, tag: &str, n: usize, ac
     p.check(&format!("writes {tag}"), r);
     println!(
         "writes {tag}: acknowledged ({} nodes expected now, {:.2}s)",
-        acked.nodes.len(),
+        acked.len(),
         started.elapsed().as_secs_f64()
     );
 }
