@@ -1,11 +1,14 @@
 //! The request pipeline in-process: frames through `core::Server` (prep,
 //! apply, reply) with durability acknowledged at once, so this measures the
-//! core alone — no sockets, no disk.
+//! core alone — no sockets, no disk. The multi bench reports durability
+//! late instead, so that writes stay outstanding as under load.
 use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, Criterion};
 use jute::data::Acl;
-use jute::proto::{ConnectRequest, CreateRequest, GetDataRequest, RequestHeader};
+use jute::multi::{MultiOp, MultiRequest};
+use jute::proto::{ConnectRequest, CreateRequest, GetDataRequest, RequestHeader, SetDataRequest};
 use jute::{OpCode, Record};
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
 use zk_server::core::{CoreConfig, Input, Output, Server};
 
@@ -68,6 +71,58 @@ fn bench(c: &mut Criterion) {
             out.clear();
             let frame = get.clone();
             server.handle_durable_now(NOW, Input::Frame { conn: 1, frame }, &mut out);
+        })
+    });
+    multi_with_writes_outstanding(c, &mut server);
+}
+
+/// Writes in flight at once, as under zkbench's 4 sessions x 16.
+const OUTSTANDING: usize = 64;
+
+/// A multi of 10 setData while 64 writes await the log: prep looks up
+/// pending change records (640 of them here) and keeps a rollback point.
+/// Durability is reported for the oldest write once 64 are in flight.
+fn multi_with_writes_outstanding(c: &mut Criterion, server: &mut Server) {
+    let mut out: Vec<Output> = Vec::new();
+    for k in 0..10 {
+        let req = CreateRequest {
+            path: format!("/m{k}"),
+            data: None,
+            acl: Acl::open_unsafe(),
+            flags: 0,
+        };
+        let frame = frame(3, OpCode::Create, &req);
+        server.handle_durable_now(NOW, Input::Frame { conn: 1, frame }, &mut out);
+    }
+    let multi = frame(
+        4,
+        OpCode::Multi,
+        &MultiRequest {
+            ops: (0..10)
+                .map(|k| {
+                    MultiOp::SetData(SetDataRequest {
+                        path: format!("/m{k}"),
+                        data: Some(Bytes::from_static(&[7u8; 100])),
+                        version: -1,
+                    })
+                })
+                .collect(),
+        },
+    );
+    let mut in_flight: VecDeque<i64> = VecDeque::new();
+    c.bench_function("core: multi of 10 setData, 64 writes outstanding", |b| {
+        b.iter(|| {
+            out.clear();
+            let frame = multi.clone();
+            server.handle(NOW, Input::Frame { conn: 1, frame }, &mut out);
+            in_flight.extend(out.iter().filter_map(|o| match o {
+                Output::Persist { txn } => Some(txn.header.zxid),
+                _ => None,
+            }));
+            if in_flight.len() > OUTSTANDING {
+                let zxid = in_flight.pop_front().expect("in flight");
+                server.handle(NOW, Input::Persisted { zxid }, &mut out);
+            }
         })
     });
 }
