@@ -27,7 +27,8 @@ impl Server {
                 let r = GetAclRequest::read(body).map_err(bad)?;
                 let n = self.tree.get(&r.path).ok_or(ErrorCode::NoNode)?;
                 let acl = self.tree.acl_of(n);
-                let auth = self.auth_of(conn);
+                // The order does not matter to a check; this one is kept.
+                let auth = self.auth_in_java_order(conn);
                 if !acl::check(&self.policy, &acl, perms::READ | perms::ADMIN, &auth) {
                     return Err(ErrorCode::NoAuth);
                 }
@@ -158,18 +159,11 @@ impl Server {
     }
 
     /// The connection's auth ids in the order ZooKeeper iterates them (whoAmI,
-    /// and the expansion of the `auth` ACL scheme).
+    /// the expansion of the `auth` ACL scheme), shared rather than copied.
     pub(super) fn auth_in_java_order(&self, conn: ConnId) -> Arc<[Id]> {
         self.conns
             .get(&conn)
             .map_or_else(|| Arc::from([]), |c| c.auth_java.clone())
-    }
-
-    pub(super) fn auth_of(&self, conn: ConnId) -> Vec<Id> {
-        self.conns
-            .get(&conn)
-            .map(|c| c.auth.clone())
-            .unwrap_or_default()
     }
 
     pub(super) fn check_read(&self, conn: ConnId, acl_index: i64) -> Result<(), ErrorCode> {
