@@ -4,9 +4,9 @@
 //!
 //! Invariant: a path is in `nodes` or in `absent`, never both.
 
-use crate::ensemble::Tree;
+use crate::ensemble::{call, Tree};
 use std::collections::BTreeMap;
-use zk_client::Stat;
+use zk_client::{Acl, Client, CreateMode, Stat};
 
 /// Differences listed in one failure message.
 pub const MAX_LISTED: usize = 20;
@@ -175,4 +175,64 @@ impl Acked {
             problems.join("\n  ")
         ))
     }
+}
+
+/// Creates the persistent node `path` (its data is its path) through `c`.
+pub async fn create_base(c: &Client, path: &str, acked: &mut Acked) -> Result<(), String> {
+    let (p, stat) = call(
+        &format!("create {path}"),
+        c.create2(
+            path,
+            path.as_bytes(),
+            &Acl::open_unsafe(),
+            CreateMode::Persistent,
+        ),
+    )
+    .await?;
+    acked.created(&p, path.as_bytes(), &stat)
+}
+
+/// Through `c` under `base`: `n` persistent nodes `{tag}-p{i}` (data
+/// `{tag}-p{i}`), then `n` sequential ones under the prefix `{tag}-s-`,
+/// each reply checked for the path it names.
+pub async fn create_numbered(
+    c: &Client,
+    base: &str,
+    tag: &str,
+    n: usize,
+    acked: &mut Acked,
+) -> Result<(), String> {
+    let acl = Acl::open_unsafe();
+    for i in 0..n {
+        let path = format!("{base}/{tag}-p{i}");
+        let data = format!("{tag}-p{i}");
+        let (p, stat) = call(
+            &format!("create {path}"),
+            c.create2(&path, data.as_bytes(), &acl, CreateMode::Persistent),
+        )
+        .await?;
+        if p != path {
+            return Err(format!("create {path} answered path {p}"));
+        }
+        acked.created(&p, data.as_bytes(), &stat)?;
+    }
+    for i in 0..n {
+        let prefix = format!("{base}/{tag}-s-");
+        let data = format!("{tag}-s{i}");
+        let (p, stat) = call(
+            &format!("create {prefix} (sequential)"),
+            c.create2(
+                &prefix,
+                data.as_bytes(),
+                &acl,
+                CreateMode::PersistentSequential,
+            ),
+        )
+        .await?;
+        if !p.starts_with(&prefix) || p.len() != prefix.len() + 10 {
+            return Err(format!("sequential create {prefix} answered path {p}"));
+        }
+        acked.created(&p, data.as_bytes(), &stat)?;
+    }
+    Ok(())
 }

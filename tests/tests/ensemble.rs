@@ -93,7 +93,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use zk_client::{op, Acl, Client, CreateMode, ErrorCode, OpResult};
-use zk_tests::acked::{Acked, MAX_LISTED};
+use zk_tests::acked::{create_base, create_numbered, Acked, MAX_LISTED};
 use zk_tests::ensemble::{self, call, connect, reconnect, Ensemble, Kind, Mode, Tree};
 use zk_tests::load::{self, Load};
 use zk_tests::servers;
@@ -164,21 +164,6 @@ fn err_is(result: &Result<impl std::fmt::Debug, zk_client::ZkError>, code: Error
     matches!(result, Err(e) if e.is(code))
 }
 
-/// A persistent node (the test's base path).
-async fn create_base(c: &Client, path: &str, exp: &mut Acked) -> Result<(), String> {
-    let (p, stat) = call(
-        &format!("create {path}"),
-        c.create2(
-            path,
-            path.as_bytes(),
-            &Acl::open_unsafe(),
-            CreateMode::Persistent,
-        ),
-    )
-    .await?;
-    exp.created(&p, path.as_bytes(), &stat)
-}
-
 /// One batch of writes through `c` under `base` (see the module docs):
 /// `n` persistent and `n` sequential nodes, two ephemerals, setData with
 /// versions, a multi, a create + delete; all recorded in `exp`.
@@ -191,37 +176,7 @@ async fn write_batch(
 ) -> Result<(), String> {
     let acl = Acl::open_unsafe();
     let sid = c.session_id();
-    for i in 0..n {
-        let path = format!("{base}/{tag}-p{i}");
-        let data = format!("{tag}-p{i}");
-        let (p, stat) = call(
-            &format!("create {path}"),
-            c.create2(&path, data.as_bytes(), &acl, CreateMode::Persistent),
-        )
-        .await?;
-        if p != path {
-            return Err(format!("create {path} answered path {p}"));
-        }
-        exp.created(&p, data.as_bytes(), &stat)?;
-    }
-    for i in 0..n {
-        let prefix = format!("{base}/{tag}-s-");
-        let data = format!("{tag}-s{i}");
-        let (p, stat) = call(
-            &format!("create {prefix} (sequential)"),
-            c.create2(
-                &prefix,
-                data.as_bytes(),
-                &acl,
-                CreateMode::PersistentSequential,
-            ),
-        )
-        .await?;
-        if !p.starts_with(&prefix) || p.len() != prefix.len() + 10 {
-            return Err(format!("sequential create {prefix} answered path {p}"));
-        }
-        exp.created(&p, data.as_bytes(), &stat)?;
-    }
+    create_numbered(c, base, tag, n, exp).await?;
     for i in 0..2 {
         let path = format!("{base}/{tag}-e{i}");
         let data = format!("{tag}-e{i}");

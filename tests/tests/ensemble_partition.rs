@@ -63,7 +63,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use zk_client::{Acl, Client, CreateMode};
-use zk_tests::acked::{Acked, MAX_LISTED};
+use zk_tests::acked::{create_base, create_numbered, Acked, MAX_LISTED};
 use zk_tests::ensemble::{
     self, call, connect, reconnect, Ensemble, Kind, Mode, Placement, Tree, SYNC_LIMIT, TICK_MS,
 };
@@ -319,15 +319,6 @@ fn open() -> Vec<Acl> {
     Acl::open_unsafe()
 }
 
-async fn create_base(c: &Client, path: &str, acked: &mut Acked) -> Result<(), String> {
-    let (p, stat) = call(
-        &format!("create {path}"),
-        c.create2(path, path.as_bytes(), &open(), CreateMode::Persistent),
-    )
-    .await?;
-    acked.created(&p, path.as_bytes(), &stat)
-}
-
 /// Through `c` under `base`: `n` persistent creates, `n` sequential
 /// creates, a setData (version 0) on each persistent node and a delete
 /// (version 1) of the first one; all recorded in `acked`.
@@ -338,37 +329,7 @@ async fn write_round(
     n: usize,
     acked: &mut Acked,
 ) -> Result<(), String> {
-    for i in 0..n {
-        let path = format!("{base}/{tag}-p{i}");
-        let data = format!("{tag}-p{i}");
-        let (p, stat) = call(
-            &format!("create {path}"),
-            c.create2(&path, data.as_bytes(), &open(), CreateMode::Persistent),
-        )
-        .await?;
-        if p != path {
-            return Err(format!("create {path} answered path {p}"));
-        }
-        acked.created(&p, data.as_bytes(), &stat)?;
-    }
-    for i in 0..n {
-        let prefix = format!("{base}/{tag}-s-");
-        let data = format!("{tag}-s{i}");
-        let (p, stat) = call(
-            &format!("create {prefix} (sequential)"),
-            c.create2(
-                &prefix,
-                data.as_bytes(),
-                &open(),
-                CreateMode::PersistentSequential,
-            ),
-        )
-        .await?;
-        if !p.starts_with(&prefix) || p.len() != prefix.len() + 10 {
-            return Err(format!("sequential create {prefix} answered path {p}"));
-        }
-        acked.created(&p, data.as_bytes(), &stat)?;
-    }
+    create_numbered(c, base, tag, n, acked).await?;
     for i in 0..n {
         let path = format!("{base}/{tag}-p{i}");
         let data = format!("{tag}-p{i}-v1");
