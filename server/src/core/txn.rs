@@ -2,7 +2,7 @@
 //! (zxid, time, session id, sequential suffix, parent cversion) is already in
 //! the txn, so applying the same txns in the same order gives the same tree.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use jute::txn::*;
 use jute::{OpCode, Record};
 
@@ -52,18 +52,19 @@ impl TxnBody {
             TxnBody::CloseSession(t) => t.write(buf),
             TxnBody::Error(t) => t.write(buf),
             TxnBody::Multi(subs) => {
-                let txns: Vec<jute::txn::Txn> = subs
-                    .iter()
-                    .map(|s| {
-                        let mut b = BytesMut::new();
-                        s.body.write(&mut b);
-                        jute::txn::Txn {
-                            type_: s.type_,
-                            data: Some(b.freeze()),
-                        }
-                    })
-                    .collect();
-                MultiTxn { txns }.write(buf);
+                // ZooKeeper's `MultiTxn { vector<Txn> txns }`, each `Txn`
+                // being `{ int type; buffer data }`: written in place, the
+                // buffer's length filled in after its record, rather than
+                // each record serialized into its own buffer first.
+                buf.put_i32(subs.len() as i32);
+                for s in subs {
+                    buf.put_i32(s.type_);
+                    let at = buf.len();
+                    buf.put_i32(0);
+                    s.body.write(buf);
+                    let len = (buf.len() - at - 4) as i32;
+                    buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+                }
             }
         }
     }
@@ -106,5 +107,54 @@ impl TxnBody {
             }
             _ => return Err(jute::JuteError::Invalid("unknown txn type")),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The in-place multi encoding is byte for byte jute's `MultiTxn` of
+    /// `Txn { type, data }` records, each holding its record's bytes.
+    #[test]
+    fn multi_is_written_as_jutes_multi_txn() {
+        let subs = vec![
+            SubTxn {
+                type_: OpCode::SetData.code(),
+                body: TxnBody::SetData(SetDataTxn {
+                    path: "/a".into(),
+                    data: Some(Bytes::from_static(b"xyz")),
+                    version: 3,
+                }),
+            },
+            SubTxn {
+                type_: OpCode::Delete.code(),
+                body: TxnBody::Delete(DeleteTxn {
+                    path: "/b/c".into(),
+                }),
+            },
+            SubTxn {
+                type_: OpCode::Error.code(),
+                body: TxnBody::Error(ErrorTxn { err: -101 }),
+            },
+        ];
+        let txns = subs
+            .iter()
+            .map(|s| {
+                let mut b = BytesMut::new();
+                s.body.write(&mut b);
+                jute::txn::Txn {
+                    type_: s.type_,
+                    data: Some(b.freeze()),
+                }
+            })
+            .collect();
+        let mut want = BytesMut::new();
+        MultiTxn { txns }.write(&mut want);
+        let mut got = BytesMut::new();
+        TxnBody::Multi(subs.clone()).write(&mut got);
+        assert_eq!(got, want);
+        let back = TxnBody::read(OpCode::Multi.code(), &mut got.freeze()).unwrap();
+        assert_eq!(back, TxnBody::Multi(subs));
     }
 }
