@@ -383,8 +383,8 @@ async fn deliver(
 ) {
     while !outputs.is_empty() {
         let mut dead: Vec<ConnId> = Vec::new();
-        let batch: Vec<Output> = std::mem::take(outputs);
-        for out in batch {
+        let mut batch: Vec<Output> = std::mem::take(outputs);
+        for out in batch.drain(..) {
             let (conn, cmd) = match out {
                 Output::Send { conn, frame } => (conn, ConnCommand::Send(frame)),
                 Output::Close { conn, reason } => (conn, ConnCommand::Close(reason)),
@@ -412,6 +412,10 @@ async fn deliver(
             } else if closing {
                 conns.remove(&conn);
             }
+        }
+        if outputs.is_empty() {
+            // The next input's outputs reuse this allocation.
+            std::mem::swap(outputs, &mut batch);
         }
         for conn in dead {
             conns.remove(&conn);
