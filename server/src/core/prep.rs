@@ -20,9 +20,8 @@ use jute::multi::{MultiOp, MultiRequest};
 use jute::proto::*;
 use jute::txn::*;
 use jute::{ErrorCode, OpCode, Record};
-use std::collections::hash_map::DefaultHasher;
-use std::collections::HashMap;
-use std::hash::Hasher;
+use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 /// What prep knows of a node that may not be applied yet.
@@ -39,22 +38,22 @@ pub struct ChangeRecord {
 /// Change records of prepared but unapplied txns, in the order they were
 /// made (ZooKeeper's `outstandingChanges`); the newest record of a path wins.
 ///
-/// Invariant: `held` counts the records of each path's hash, so a path with
-/// none (most lookups, with many writes outstanding on different paths) is
-/// answered without scanning every record.
+/// Invariants: records are in zxid order (txns are prepared in zxid order),
+/// so the applied ones are always at the front, as in ZooKeeper's queue.
+/// `held` counts the records of each path's hash, so a path with none (most
+/// lookups, with many writes outstanding on different paths) is answered
+/// without scanning every record; a hash collision only costs that scan.
 #[derive(Debug, Default, Clone)]
 pub struct PendingChanges {
-    records: Vec<(String, ChangeRecord)>,
-    held: HashMap<u64, u32>,
+    records: VecDeque<(String, ChangeRecord)>,
+    held: HashMap<u64, u32, foldhash::fast::RandomState>,
 }
 
 fn path_key(path: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    h.write(path.as_bytes());
-    h.finish()
+    foldhash::fast::FixedState::default().hash_one(path)
 }
 
-fn release(held: &mut HashMap<u64, u32>, path: &str) {
+fn release(held: &mut HashMap<u64, u32, foldhash::fast::RandomState>, path: &str) {
     let key = path_key(path);
     if let Some(n) = held.get_mut(&key) {
         *n -= 1;
@@ -67,14 +66,11 @@ fn release(held: &mut HashMap<u64, u32>, path: &str) {
 impl PendingChanges {
     /// Drops records made by txns up to `zxid`, now that they are applied.
     pub fn applied(&mut self, zxid: i64) {
-        let held = &mut self.held;
-        self.records.retain(|(p, r)| {
-            let keep = r.zxid > zxid;
-            if !keep {
-                release(held, p);
+        while self.records.front().is_some_and(|(_, r)| r.zxid <= zxid) {
+            if let Some((p, _)) = self.records.pop_front() {
+                release(&mut self.held, &p);
             }
-            keep
-        });
+        }
     }
 
     fn get(&self, path: &str) -> Option<&ChangeRecord> {
@@ -89,8 +85,12 @@ impl PendingChanges {
     }
 
     fn insert(&mut self, path: String, record: ChangeRecord) {
+        debug_assert!(self
+            .records
+            .back()
+            .is_none_or(|(_, r)| r.zxid <= record.zxid));
         *self.held.entry(path_key(&path)).or_insert(0) += 1;
-        self.records.push((path, record));
+        self.records.push_back((path, record));
     }
 
     /// A session's ephemerals as they will be once every pending change is
