@@ -7,8 +7,9 @@
 //!
 //! Invariants: each id at most once; `items` in insertion order (a re-added
 //! child goes to the end); the capacity follows the largest size the set has
-//! ever had (a Java `HashMap` never shrinks); the cached Java order, when
-//! present, is of the current members (every change drops it).
+//! ever had (a Java `HashMap` never shrinks); the cached Java order and the
+//! cached listing, when present, are of the current members (every change
+//! drops both).
 
 use super::java::{bucket_order, string_hash, JavaCapacity};
 use super::node::NodeId;
@@ -24,6 +25,11 @@ pub struct ChildSet {
     /// name and sorting, which cost about half of a 1000-child listing.
     /// Costs 4 bytes per child of each listed parent.
     java_order: OnceCell<Box<[NodeId]>>,
+    /// The getChildren listing as jute writes it, kept likewise: a listing
+    /// of an unchanged parent is then one copy, not a lookup and a copy per
+    /// child (two thirds of a 1000-child listing's server time). Costs the
+    /// names again, plus 4 bytes each, per listed parent.
+    listing: OnceCell<Box<[u8]>>,
 }
 
 /// Equal members and capacity; whether the order is cached does not count.
@@ -42,6 +48,7 @@ impl ChildSet {
             items: Vec::new(),
             capacity: JavaCapacity::new(initial_capacity),
             java_order: OnceCell::new(),
+            listing: OnceCell::new(),
         }
     }
 
@@ -61,7 +68,7 @@ impl ChildSet {
         debug_assert!(!self.items.contains(&id), "{id} is already a member");
         self.items.push(id);
         self.capacity.grow_for(self.items.len());
-        self.java_order.take();
+        self.changed();
     }
 
     /// Removes `id`; false if it was not there.
@@ -69,11 +76,36 @@ impl ChildSet {
         match self.items.iter().position(|&x| x == id) {
             Some(i) => {
                 self.items.remove(i);
-                self.java_order.take();
+                self.changed();
                 true
             }
             None => false,
         }
+    }
+
+    /// Drops what was kept of the old members.
+    fn changed(&mut self) {
+        self.java_order.take();
+        self.listing.take();
+    }
+
+    /// The members' names in Java's iteration order as a jute
+    /// `vector<ustring>` (count, then each name length-prefixed): the body
+    /// of a getChildren reply. Built at the first call after a change, then
+    /// kept until the next change.
+    pub fn listing<'a>(&self, name: impl Fn(NodeId) -> &'a str + Copy) -> &[u8] {
+        self.listing.get_or_init(|| {
+            let ids = self.java_ids(name);
+            let bytes: usize = ids.iter().map(|&id| 4 + name(id).len()).sum();
+            let mut out = Vec::with_capacity(4 + bytes);
+            out.extend_from_slice(&(ids.len() as i32).to_be_bytes());
+            for &id in ids {
+                let n = name(id).as_bytes();
+                out.extend_from_slice(&(n.len() as i32).to_be_bytes());
+                out.extend_from_slice(n);
+            }
+            out.into_boxed_slice()
+        })
     }
 
     /// Members in insertion order.
@@ -129,6 +161,12 @@ mod tests {
             let listed: Vec<&str> = ids.java_ids(name).iter().map(|&id| name(id)).collect();
             assert_eq!(listed, java.java_order_refs(), "after member {i}");
             assert_eq!(ids.java_ids(name), ids.compute_java_order(name).as_slice());
+            let owned: Vec<String> = listed.iter().map(|n| n.to_string()).collect();
+            assert_eq!(
+                ids.listing(name),
+                &jute::to_bytes(&owned)[..],
+                "after member {i}"
+            );
         }
     }
 

@@ -219,27 +219,15 @@ impl DataTree {
     }
 
     /// Appends the node's children as a jute `vector<ustring>` (count, then
-    /// each name length-prefixed), in the order `children_of` gives, straight
-    /// from the names in the nodes: getChildren replies need no `String` per
-    /// child (at 10^6 children, allocating them was half the reply's cost).
+    /// each name length-prefixed), in the order `children_of` gives: the
+    /// child set's kept listing, so a parent listed again unchanged costs one
+    /// copy, and no `String` per child is ever made.
     pub fn write_children(&self, node: &Node, buf: &mut BytesMut) {
         let Some(c) = &node.children else {
             buf.put_i32(0);
             return;
         };
-        // Bytes, not `&str`: copying a name needs no UTF-8 check.
-        let names: Vec<&[u8]> = c
-            .java_ids(|id| self.nodes.node(id).name())
-            .iter()
-            .map(|&id| self.nodes.node(id).name_bytes())
-            .collect();
-        let bytes: usize = names.iter().map(|n| 4 + n.len()).sum();
-        buf.reserve(4 + bytes);
-        buf.put_i32(names.len() as i32);
-        for name in names {
-            buf.put_i32(name.len() as i32);
-            buf.put_slice(name);
-        }
+        buf.put_slice(c.listing(|id| self.nodes.node(id).name()));
     }
 
     fn child_ids_in_java_order(&self, node: &Node) -> Vec<NodeId> {
@@ -1142,16 +1130,27 @@ mod tests {
         let mut tr = Vec::new();
         tree.apply(&create(OpCode::Create, 1, "/p", 0), &mut tr);
         let mut zxid = 2;
+        // Listed between changes too: a kept listing must follow each one.
+        let listed = |tree: &DataTree| {
+            let node = tree.get("/p").expect("/p");
+            let mut written = BytesMut::new();
+            tree.write_children(node, &mut written);
+            let expected = jute::to_bytes(&tree.children_of(node));
+            assert_eq!(&written[..], &expected[..]);
+        };
         for i in 0..40 {
             tree.apply(
                 &create(OpCode::Create, zxid, &format!("/p/c{i}"), 0),
                 &mut tr,
             );
             zxid += 1;
+            listed(&tree);
         }
         for i in (0..40).step_by(3) {
             tree.apply(&delete(zxid, &format!("/p/c{i}")), &mut tr);
             zxid += 1;
+            listed(&tree);
+            listed(&tree);
         }
         for path in ["/p", "/p/c1", "", "/zookeeper"] {
             let node = tree.get(path).expect("node");
