@@ -177,19 +177,30 @@ impl Acked {
     }
 }
 
-/// Creates the persistent node `path` (its data is its path) through `c`.
-pub async fn create_base(c: &Client, path: &str, acked: &mut Acked) -> Result<(), String> {
+/// Creates `path` (open ACL) through `c` and records the acknowledged node
+/// in `acked`; returns the path the server named and the node's stat, for
+/// the caller's checks of them.
+pub async fn create_acked(
+    c: &Client,
+    path: &str,
+    data: &[u8],
+    mode: CreateMode,
+    acked: &mut Acked,
+) -> Result<(String, Stat), String> {
     let (p, stat) = call(
-        &format!("create {path}"),
-        c.create2(
-            path,
-            path.as_bytes(),
-            &Acl::open_unsafe(),
-            CreateMode::Persistent,
-        ),
+        &format!("create {path} ({mode:?})"),
+        c.create2(path, data, &Acl::open_unsafe(), mode),
     )
     .await?;
-    acked.created(&p, path.as_bytes(), &stat)
+    acked.created(&p, data, &stat)?;
+    Ok((p, stat))
+}
+
+/// Creates the persistent node `path` (its data is its path) through `c`.
+pub async fn create_base(c: &Client, path: &str, acked: &mut Acked) -> Result<(), String> {
+    create_acked(c, path, path.as_bytes(), CreateMode::Persistent, acked)
+        .await
+        .map(|_| ())
 }
 
 /// Through `c` under `base`: `n` persistent nodes `{tag}-p{i}` (data
@@ -202,37 +213,22 @@ pub async fn create_numbered(
     n: usize,
     acked: &mut Acked,
 ) -> Result<(), String> {
-    let acl = Acl::open_unsafe();
     for i in 0..n {
         let path = format!("{base}/{tag}-p{i}");
         let data = format!("{tag}-p{i}");
-        let (p, stat) = call(
-            &format!("create {path}"),
-            c.create2(&path, data.as_bytes(), &acl, CreateMode::Persistent),
-        )
-        .await?;
+        let (p, _) = create_acked(c, &path, data.as_bytes(), CreateMode::Persistent, acked).await?;
         if p != path {
             return Err(format!("create {path} answered path {p}"));
         }
-        acked.created(&p, data.as_bytes(), &stat)?;
     }
+    let prefix = format!("{base}/{tag}-s-");
     for i in 0..n {
-        let prefix = format!("{base}/{tag}-s-");
         let data = format!("{tag}-s{i}");
-        let (p, stat) = call(
-            &format!("create {prefix} (sequential)"),
-            c.create2(
-                &prefix,
-                data.as_bytes(),
-                &acl,
-                CreateMode::PersistentSequential,
-            ),
-        )
-        .await?;
+        let mode = CreateMode::PersistentSequential;
+        let (p, _) = create_acked(c, &prefix, data.as_bytes(), mode, acked).await?;
         if !p.starts_with(&prefix) || p.len() != prefix.len() + 10 {
             return Err(format!("sequential create {prefix} answered path {p}"));
         }
-        acked.created(&p, data.as_bytes(), &stat)?;
     }
     Ok(())
 }

@@ -93,7 +93,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use zk_client::{op, Acl, Client, CreateMode, ErrorCode, OpResult};
-use zk_tests::acked::{create_base, create_numbered, Acked, MAX_LISTED};
+use zk_tests::acked::{create_acked, create_base, create_numbered, Acked, MAX_LISTED};
 use zk_tests::ensemble::{self, call, connect, reconnect, Ensemble, Kind, Mode, Tree};
 use zk_tests::load::{self, Load};
 use zk_tests::servers;
@@ -180,18 +180,13 @@ async fn write_batch(
     for i in 0..2 {
         let path = format!("{base}/{tag}-e{i}");
         let data = format!("{tag}-e{i}");
-        let (p, stat) = call(
-            &format!("create {path} (ephemeral)"),
-            c.create2(&path, data.as_bytes(), &acl, CreateMode::Ephemeral),
-        )
-        .await?;
+        let (p, stat) = create_acked(c, &path, data.as_bytes(), CreateMode::Ephemeral, exp).await?;
         if stat.ephemeral_owner != sid {
             return Err(format!(
                 "ephemeral {p}: owner {:#x}, session {sid:#x}",
                 stat.ephemeral_owner
             ));
         }
-        exp.created(&p, data.as_bytes(), &stat)?;
     }
     for i in 0..n {
         let path = format!("{base}/{tag}-p{i}");
