@@ -95,11 +95,12 @@ impl ChildSet {
     /// kept until the next change.
     pub fn listing<'a>(&self, name: impl Fn(NodeId) -> &'a str + Copy) -> &[u8] {
         self.listing.get_or_init(|| {
-            let ids = self.java_ids(name);
+            // The ids are not kept as well: the listing is what gets reused.
+            let ids = self.java_order(name);
             let bytes: usize = ids.iter().map(|&id| 4 + name(id).len()).sum();
             let mut out = Vec::with_capacity(4 + bytes);
             out.extend_from_slice(&(ids.len() as i32).to_be_bytes());
-            for &id in ids {
+            for &id in &ids {
                 let n = name(id).as_bytes();
                 out.extend_from_slice(&(n.len() as i32).to_be_bytes());
                 out.extend_from_slice(n);
