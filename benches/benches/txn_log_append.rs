@@ -1,12 +1,13 @@
 //! Txn-log append + commit at several group-commit batch sizes, without
-//! fsync (the fsync cost is the disk's; measure it with the load tool).
-use bytes::Bytes;
+//! fsync (the fsync cost is the disk's; measure it with the load tool);
+//! and the encoding of one multi-of-10 entry, written in place.
+use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use jute::data::Acl;
-use jute::txn::{CreateTxn, TxnHeader};
+use jute::txn::{CreateTxn, SetDataTxn, TxnHeader};
 use jute::OpCode;
-use zk_server::core::txn::{Txn, TxnBody};
-use zk_server::storage::txn_log::TxnLogWriter;
+use zk_server::core::txn::{SubTxn, Txn, TxnBody};
+use zk_server::storage::txn_log::{encode_entry, TxnLogWriter};
 
 fn txn(zxid: i64) -> Txn {
     Txn {
@@ -53,5 +54,35 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+fn multi_entry(c: &mut Criterion) {
+    let subs = (0..10)
+        .map(|i| SubTxn {
+            type_: OpCode::SetData.code(),
+            body: TxnBody::SetData(SetDataTxn {
+                path: format!("/bench/p{i}"),
+                data: Some(Bytes::from_static(&[7u8; 100])),
+                version: 3,
+            }),
+        })
+        .collect();
+    let multi = Txn {
+        header: TxnHeader {
+            client_id: 1,
+            cxid: 1,
+            zxid: 1,
+            time: 0,
+            type_: OpCode::Multi.code(),
+        },
+        body: TxnBody::Multi(subs),
+    };
+    let mut buf = BytesMut::with_capacity(4096);
+    c.bench_function("txn log: encode a multi of 10 setData", |b| {
+        b.iter(|| {
+            buf.clear();
+            encode_entry(&multi, &mut buf).expect("encode");
+        })
+    });
+}
+
+criterion_group!(benches, bench, multi_entry);
 criterion_main!(benches);
