@@ -20,15 +20,16 @@ use std::cell::OnceCell;
 pub struct ChildSet {
     items: Vec<NodeId>,
     capacity: JavaCapacity,
-    /// The members in Java's iteration order, kept from one getChildren to
-    /// the next while the set is unchanged: ordering means hashing every
-    /// name and sorting, which cost about half of a 1000-child listing.
-    /// Costs 4 bytes per child of each listed parent.
+    /// The members in Java's iteration order, kept while the set is
+    /// unchanged for the callers that want names (a getChildren inside a
+    /// multi): ordering means hashing every name and sorting. Costs 4 bytes
+    /// per child of each such parent.
     java_order: OnceCell<Box<[NodeId]>>,
     /// The getChildren listing as jute writes it, kept likewise: a listing
-    /// of an unchanged parent is then one copy, not a lookup and a copy per
-    /// child (two thirds of a 1000-child listing's server time). Costs the
-    /// names again, plus 4 bytes each, per listed parent.
+    /// of an unchanged parent is then one copy, not an ordering, a lookup
+    /// and a copy per child (ordering was half of a 1000-child listing's
+    /// server time, the lookups and copies two thirds of the rest). Costs
+    /// the names again, plus 4 bytes each, per listed parent.
     listing: OnceCell<Box<[u8]>>,
 }
 
