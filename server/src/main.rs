@@ -92,11 +92,7 @@ fn start_foreground(path: PathBuf) -> ExitCode {
     for note in &config.notes {
         tracing::info!("{}: {note}", config.file_name);
     }
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
-        builder.worker_threads(worker_threads());
-    }
-    let runtime = match builder.enable_all().build() {
+    let runtime = match runtime_builder().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("zkserver: cannot start the runtime: {e}");
@@ -120,6 +116,27 @@ fn start_foreground(path: PathBuf) -> ExitCode {
 fn worker_threads() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     (cores / 2).max(1)
+}
+
+/// One worker's worth of tasks runs on the main thread itself (a
+/// current-thread runtime): its run queue is first in, first out, so the
+/// watch notifications a write triggers reach their sockets before the
+/// write's reply, in the order the core emitted them, as ZooKeeper sends
+/// them. A one-worker multi-thread runtime runs the most recently woken
+/// task first (its LIFO slot) and so wrote the reply first. More workers,
+/// or `TOKIO_WORKER_THREADS`, give a multi-thread runtime.
+fn runtime_builder() -> tokio::runtime::Builder {
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_some() {
+        return tokio::runtime::Builder::new_multi_thread();
+    }
+    match worker_threads() {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+    }
 }
 
 /// Loads the newest valid snapshot (falling back past incomplete or corrupt
