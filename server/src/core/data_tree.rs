@@ -465,9 +465,10 @@ impl DataTree {
         let failed = subs.iter().any(|s| s.type_ == OpCode::Error.code());
         let mut post_failed = false;
         for sub in subs {
+            let replaced;
             let (type_, body) = if sub.type_ == OpCode::Error.code() {
                 post_failed = true;
-                (sub.type_, sub.body.clone())
+                (sub.type_, &sub.body)
             } else if failed {
                 // Ops of a failed multi are recorded as errors: 0 before the
                 // failing op, RuntimeInconsistency after it.
@@ -476,14 +477,12 @@ impl DataTree {
                 } else {
                     0
                 };
-                (
-                    OpCode::Error.code(),
-                    TxnBody::Error(jute::txn::ErrorTxn { err }),
-                )
+                replaced = TxnBody::Error(jute::txn::ErrorTxn { err });
+                (OpCode::Error.code(), &replaced)
             } else {
-                (sub.type_, sub.body.clone())
+                (sub.type_, &sub.body)
             };
-            let sub_rc = self.apply_body(type_, &body, client_id, zxid, time, triggers);
+            let sub_rc = self.apply_body(type_, body, client_id, zxid, time, triggers);
             if sub_rc.err != 0 && rc.err == 0 {
                 rc.err = sub_rc.err;
             }
