@@ -1,9 +1,16 @@
 //! Reply frames: headers, bodies and watch notifications.
 use super::*;
+use jute::data::Stat;
 
 pub(super) fn make_frame<F: FnOnce(&mut BytesMut)>(f: F) -> Bytes {
     // Room for a header and a Stat (a setData or create2 reply) at once.
-    let mut buf = BytesMut::with_capacity(128);
+    make_frame_sized(128, f)
+}
+
+/// [`make_frame`] with room for `capacity` bytes, so a large reply is not
+/// copied as its buffer grows.
+fn make_frame_sized<F: FnOnce(&mut BytesMut)>(capacity: usize, f: F) -> Bytes {
+    let mut buf = BytesMut::with_capacity(capacity);
     buf.extend_from_slice(&[0, 0, 0, 0]);
     f(&mut buf);
     let len = (buf.len() - 4) as u32;
@@ -135,30 +142,161 @@ pub(super) fn write_reply(xid: i32, zxid: i64, op: OpCode, rc: &TxnResult) -> By
             reply(xid, zxid, ErrorCode::Ok, Some(&SetDataResponse { stat }))
         }
         OpCode::SetAcl => reply(xid, zxid, ErrorCode::Ok, Some(&SetAclResponse { stat })),
-        OpCode::Multi => {
-            let results = rc
-                .multi
-                .iter()
-                .map(|s| match OpCode::from_i32(s.type_) {
-                    Some(OpCode::Check) => OpResult::Check,
-                    Some(OpCode::Create) => OpResult::Create {
-                        path: s.path.clone(),
-                    },
-                    Some(OpCode::Create2 | OpCode::CreateTtl | OpCode::CreateContainer) => {
-                        OpResult::Create2 {
-                            path: s.path.clone(),
-                            stat: s.stat.clone().unwrap_or_default(),
-                        }
-                    }
-                    Some(OpCode::Delete | OpCode::DeleteContainer) => OpResult::Delete,
-                    Some(OpCode::SetData) => OpResult::SetData {
-                        stat: s.stat.clone().unwrap_or_default(),
-                    },
-                    _ => OpResult::Error { err: s.err },
-                })
-                .collect();
-            reply(xid, zxid, ErrorCode::Ok, Some(&MultiResponse { results }))
-        }
+        OpCode::Multi => multi_reply(xid, zxid, &rc.multi),
         _ => header_only(xid, zxid, ErrorCode::Ok),
+    }
+}
+
+/// Bytes of a `MultiHeader` (type, done, err).
+const MULTI_HEADER_LEN: usize = 4 + 1 + 4;
+/// Bytes of a serialized `Stat`.
+const STAT_LEN: usize = 68;
+
+/// The reply to a committed multi: jute's `MultiResponse` of the results,
+/// written straight from them into a buffer sized up front. (Building the
+/// `MultiResponse` first cloned every path and Stat, and a 128-byte buffer
+/// grew several times for a multi of 10.)
+fn multi_reply(xid: i32, zxid: i64, results: &[TxnResult]) -> Bytes {
+    let size = FRAME_PREFIX_LEN
+        + MULTI_HEADER_LEN
+        + results
+            .iter()
+            .map(|s| MULTI_HEADER_LEN + 4 + s.path.len() + STAT_LEN)
+            .sum::<usize>();
+    make_frame_sized(size, |b| {
+        ReplyHeader {
+            xid,
+            zxid,
+            err: ErrorCode::Ok.code(),
+        }
+        .write(b);
+        for s in results {
+            write_multi_result(s, b);
+        }
+        MultiHeader {
+            type_: -1,
+            done: true,
+            err: -1,
+        }
+        .write(b);
+    })
+}
+
+/// One result of a multi, as `MultiResponse` writes its `OpResult`.
+fn write_multi_result(s: &TxnResult, b: &mut BytesMut) {
+    let header = |type_: OpCode, err: i32, b: &mut BytesMut| {
+        MultiHeader {
+            type_: type_.code(),
+            done: false,
+            err,
+        }
+        .write(b)
+    };
+    let stat = |b: &mut BytesMut| match &s.stat {
+        Some(stat) => stat.write(b),
+        None => Stat::default().write(b),
+    };
+    match OpCode::from_i32(s.type_) {
+        Some(OpCode::Check) => header(OpCode::Check, 0, b),
+        Some(OpCode::Create) => {
+            header(OpCode::Create, 0, b);
+            s.path.write(b);
+        }
+        Some(OpCode::Create2 | OpCode::CreateTtl | OpCode::CreateContainer) => {
+            header(OpCode::Create2, 0, b);
+            s.path.write(b);
+            stat(b);
+        }
+        Some(OpCode::Delete | OpCode::DeleteContainer) => header(OpCode::Delete, 0, b),
+        Some(OpCode::SetData) => {
+            header(OpCode::SetData, 0, b);
+            stat(b);
+        }
+        _ => {
+            header(OpCode::Error, s.err, b);
+            s.err.write(b);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(type_: OpCode, err: i32, path: &str, stat: Option<Stat>) -> TxnResult {
+        TxnResult {
+            err,
+            type_: type_.code(),
+            path: path.to_string(),
+            stat,
+            multi: Vec::new(),
+        }
+    }
+
+    /// The reply written straight from the results is byte for byte jute's
+    /// `MultiResponse` of the matching `OpResult`s.
+    #[test]
+    fn multi_reply_is_jutes_multi_response() {
+        let stat = Stat {
+            czxid: 3,
+            mzxid: 9,
+            ctime: 1_700_000_000_000,
+            mtime: 1_700_000_000_123,
+            version: 4,
+            cversion: 2,
+            aversion: 1,
+            ephemeral_owner: 0x1234,
+            data_length: 100,
+            num_children: 7,
+            pzxid: 8,
+        };
+        let results = vec![
+            result(OpCode::Create, 0, "/a", None),
+            result(OpCode::Create2, 0, "/b", Some(stat.clone())),
+            result(OpCode::CreateTtl, 0, "/c", Some(stat.clone())),
+            result(OpCode::CreateContainer, 0, "/d", None),
+            result(OpCode::Delete, 0, "", None),
+            result(OpCode::DeleteContainer, 0, "", None),
+            result(OpCode::SetData, 0, "/e", Some(stat.clone())),
+            result(OpCode::Check, 0, "", None),
+            result(OpCode::Error, ErrorCode::BadVersion.code(), "", None),
+        ];
+        let expected = MultiResponse {
+            results: vec![
+                OpResult::Create { path: "/a".into() },
+                OpResult::Create2 {
+                    path: "/b".into(),
+                    stat: stat.clone(),
+                },
+                OpResult::Create2 {
+                    path: "/c".into(),
+                    stat: stat.clone(),
+                },
+                OpResult::Create2 {
+                    path: "/d".into(),
+                    stat: Stat::default(),
+                },
+                OpResult::Delete,
+                OpResult::Delete,
+                OpResult::SetData { stat },
+                OpResult::Check,
+                OpResult::Error {
+                    err: ErrorCode::BadVersion.code(),
+                },
+            ],
+        };
+        assert_eq!(
+            multi_reply(7, 42, &results),
+            reply(7, 42, ErrorCode::Ok, Some(&expected))
+        );
+        assert_eq!(
+            multi_reply(8, 43, &[]),
+            reply(
+                8,
+                43,
+                ErrorCode::Ok,
+                Some(&MultiResponse { results: vec![] })
+            )
+        );
     }
 }
