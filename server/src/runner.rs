@@ -256,7 +256,8 @@ async fn run(
     tick_interval: Duration,
     durability: Durability,
 ) {
-    let mut conns: HashMap<ConnId, mpsc::Sender<ConnCommand>> = HashMap::new();
+    let mut conns: HashMap<ConnId, mpsc::Sender<ConnCommand>, foldhash::fast::RandomState> =
+        HashMap::default();
     let mut outputs: Vec<Output> = Vec::new();
     let mut ticker = tokio::time::interval(tick_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -376,7 +377,7 @@ pub(crate) fn fatal(why: &str) -> ! {
 /// whose queue is full or gone is dropped, and the core is told it closed.
 async fn deliver(
     server: &mut Server,
-    conns: &mut HashMap<ConnId, mpsc::Sender<ConnCommand>>,
+    conns: &mut HashMap<ConnId, mpsc::Sender<ConnCommand>, foldhash::fast::RandomState>,
     outputs: &mut Vec<Output>,
     now_ms: i64,
     log: Option<&mpsc::Sender<Arc<Txn>>>,

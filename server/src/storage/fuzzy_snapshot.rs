@@ -114,12 +114,16 @@ impl SnapshotWalk {
     pub fn step_nodes(&mut self, tree: &DataTree, max_nodes: usize) -> Bytes {
         let mut buf = BytesMut::with_capacity(STEP_BYTES + 1024);
         let mut count = 0;
+        // Neighbouring nodes mostly share one ACL list: the map is only
+        // consulted when the index changes.
+        let mut last_acl = OPEN_UNSAFE_ACL_ID;
         while count < max_nodes && buf.len() < STEP_BYTES {
             let Some((path, node)) = tree.next_preorder(&mut self.cursor) else {
                 break;
             };
             put_node(&mut buf, path, node);
-            if node.acl != OPEN_UNSAFE_ACL_ID {
+            if node.acl != OPEN_UNSAFE_ACL_ID && node.acl != last_acl {
+                last_acl = node.acl;
                 self.acls
                     .entry(node.acl)
                     .or_insert_with(|| tree.acl_cache.get(node.acl));
@@ -327,5 +331,54 @@ mod tests {
             assert_eq!(&snap.tree.acl_of(node)[..], &fresh[..], "{path}");
         }
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// The ACL map holds every list the walked nodes use, once, however
+    /// their indexes alternate from node to node, and never the reserved
+    /// index of `OPEN_ACL_UNSAFE` (which needs no entry).
+    #[test]
+    fn the_acl_map_holds_each_list_the_nodes_use() {
+        let mut tree = DataTree::new(true);
+        let mut triggers = Vec::new();
+        let digest = |user: &str| {
+            vec![Acl {
+                perms: 31,
+                id: Id {
+                    scheme: "digest".into(),
+                    id: format!("{user}:x"),
+                },
+            }]
+        };
+        let lists = [digest("u"), digest("v"), Acl::open_unsafe()];
+        // Enough names that some precede `zookeeper` (whose nodes have the
+        // reserved index) in the root's child order.
+        for i in 0..40 {
+            let body = TxnBody::Create(CreateTxn {
+                path: format!("/n{i}"),
+                data: None,
+                acl: lists[i % 3].clone(),
+                ephemeral: false,
+                parent_c_version: -1,
+            });
+            tree.apply(&txn(i as i64 + 1, OpCode::Create, body), &mut triggers);
+        }
+        let mut walk = SnapshotWalk::start(&tree, Vec::new());
+        while !walk.is_done() {
+            walk.step_nodes(&tree, 1000);
+        }
+        let mut used: Vec<i64> = tree
+            .paths()
+            .iter()
+            .map(|p| tree.get(p).expect("node").acl)
+            .filter(|&i| i != OPEN_UNSAFE_ACL_ID)
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        let head = walk.finish();
+        let indexes: Vec<i64> = head.acls.iter().map(|(i, _)| *i).collect();
+        assert_eq!(indexes, used);
+        for (i, acl) in &head.acls {
+            assert_eq!(&tree.acl_cache.get(*i)[..], &acl[..]);
+        }
     }
 }

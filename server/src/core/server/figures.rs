@@ -66,8 +66,10 @@ impl Server {
 
     /// Runs a state-reading four-letter word (`dump wchs wchc wchp hash crst srst`).
     pub fn command(&mut self, word: &str) -> String {
-        let session_of =
-            |conns: &HashMap<ConnId, Conn>, c: &ConnId| conns.get(c).map_or(0, |c| c.session_id);
+        let session_of = |conns: &HashMap<ConnId, Conn, foldhash::fast::RandomState>,
+                          c: &ConnId| {
+            conns.get(c).map_or(0, |c| c.session_id)
+        };
         match word {
             "wchs" => {
                 // ZooKeeper summarises the data-watch table only

@@ -154,8 +154,10 @@ pub struct Server {
     sessions: SessionTracker,
     watches: Watches,
     pending: PendingChanges,
-    conns: HashMap<ConnId, Conn>,
-    session_conn: HashMap<i64, ConnId>,
+    // foldhash: these are looked up several times per request; SipHash
+    // showed in write profiles.
+    conns: HashMap<ConnId, Conn, foldhash::fast::RandomState>,
+    session_conn: HashMap<i64, ConnId, foldhash::fast::RandomState>,
     /// The last zxid handed out.
     last_zxid: i64,
     /// Prepared txns awaiting durability, in zxid order.
@@ -205,8 +207,8 @@ impl Server {
             sessions: SessionTracker::new(now_ms, session_server_id, config.tick_time_ms),
             watches: Watches::default(),
             pending: PendingChanges::default(),
-            conns: HashMap::new(),
-            session_conn: HashMap::new(),
+            conns: HashMap::default(),
+            session_conn: HashMap::default(),
             last_zxid: 0,
             in_flight: VecDeque::new(),
             last_reap_ms: now_ms,
