@@ -72,15 +72,28 @@ fn get_varint(b: &[u8]) -> (usize, usize) {
     (v, b.len())
 }
 
+/// Bytes of `v` as LEB128.
+fn varint_len(mut v: usize) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
 fn pack(name: &[u8], data: Option<&[u8]>) -> Box<[u8]> {
-    let data_len = data.map_or(0, <[u8]>::len);
-    let mut v = Vec::with_capacity(name.len() + data_len + 3);
-    put_varint(&mut v, (name.len() << 1) | usize::from(data.is_some()));
+    let tag = (name.len() << 1) | usize::from(data.is_some());
+    let len = varint_len(tag) + name.len() + data.map_or(0, <[u8]>::len);
+    // Allocated at the exact size, so turning it into a box does not
+    // reallocate (a spare byte would make `into_boxed_slice` shrink it).
+    let mut v = Vec::with_capacity(len);
+    put_varint(&mut v, tag);
     v.extend_from_slice(name);
     if let Some(d) = data {
         v.extend_from_slice(d);
     }
-    // Exact: no spare capacity survives into the box.
+    debug_assert_eq!(v.len(), len);
     v.into_boxed_slice()
 }
 
@@ -161,8 +174,15 @@ impl Node {
 
     /// Replaces the data, keeping the name.
     pub(crate) fn set_data(&mut self, data: Option<&[u8]>) {
-        let (h, n, _) = self.header();
-        self.bytes = pack(&self.bytes[h..h + n], data);
+        let (h, n, had_data) = self.header();
+        match data {
+            // Same presence and length (the common setData): overwritten in
+            // place, with no new allocation.
+            Some(d) if had_data && self.bytes.len() - h - n == d.len() => {
+                self.bytes[h + n..].copy_from_slice(d);
+            }
+            _ => self.bytes = pack(&self.bytes[h..h + n], data),
+        }
     }
 
     /// The persisted stat (what a snapshot stores).
@@ -244,5 +264,35 @@ mod tests {
         n.set_data(None);
         assert_eq!((n.name(), n.data()), (long.as_str(), None));
         assert_eq!(Node::new(ROOT, "", Some(b""), -1, &st).name(), "");
+    }
+
+    /// Data of the same length replaces the old in place; any other change
+    /// of length or presence repacks. Either way name and data read back.
+    #[test]
+    fn set_data_in_place_and_repacked() {
+        let st = StatPersisted::default();
+        let mut n = Node::new(ROOT, "name", Some(b"abc"), -1, &st);
+        let at = n.bytes.as_ptr();
+        n.set_data(Some(b"xyz"));
+        assert_eq!((n.name(), n.data()), ("name", Some(&b"xyz"[..])));
+        assert_eq!(n.bytes.as_ptr(), at, "same length: in place");
+        for data in [
+            Some(&b"longer"[..]),
+            Some(b""),
+            None,
+            Some(b""),
+            Some(b"ab"),
+        ] {
+            n.set_data(data);
+            assert_eq!((n.name(), n.data()), ("name", data));
+            assert_eq!(n.bytes.len(), 1 + 4 + data.map_or(0, <[u8]>::len));
+        }
+        // A 200-byte name takes a two-byte header.
+        let long = "m".repeat(200);
+        let mut n = Node::new(ROOT, &long, None, -1, &st);
+        n.set_data(Some(&[1u8; 64]));
+        n.set_data(Some(&[2u8; 64]));
+        assert_eq!((n.name(), n.data()), (long.as_str(), Some(&[2u8; 64][..])));
+        assert_eq!(n.bytes.len(), 2 + 200 + 64);
     }
 }
