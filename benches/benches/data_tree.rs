@@ -1,6 +1,7 @@
 //! Data-tree operations at 10^5 and 10^6 znodes, through the in-process
 //! core (`core::Server`, durability acknowledged at once): create, getData,
-//! getChildren (a parent of 1000 children) and delete, each against a tree
+//! setData (100 bytes over 100), getChildren (a parent of 1000 children)
+//! and delete, each against a tree
 //! that stays at its size (what a timed create adds is deleted untimed, and
 //! what a timed delete removes was created untimed).
 //!
@@ -12,7 +13,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use jute::data::Acl;
 use jute::proto::{
     ConnectRequest, CreateRequest, DeleteRequest, GetChildrenRequest, GetDataRequest, ReplyHeader,
-    RequestHeader,
+    RequestHeader, SetDataRequest,
 };
 use jute::{OpCode, Record};
 use std::net::{IpAddr, Ipv4Addr};
@@ -169,6 +170,28 @@ fn bench(c: &mut Criterion) {
                 }
                 let elapsed = start.elapsed();
                 tree.assert_ok("getData");
+                elapsed
+            })
+        });
+        group.bench_function(BenchmarkId::from_parameter("setData 100 B"), |b| {
+            b.iter_custom(|iters| {
+                let frames: Vec<Bytes> = (0..iters)
+                    .map(|_| {
+                        at = (at + stride) % tree.n;
+                        let req = SetDataRequest {
+                            path: leaf(at),
+                            data: Some(Bytes::from_static(&[9u8; 100])),
+                            version: -1,
+                        };
+                        frame(OpCode::SetData, &req)
+                    })
+                    .collect();
+                let start = Instant::now();
+                for f in frames {
+                    tree.send(f);
+                }
+                let elapsed = start.elapsed();
+                tree.assert_ok("setData");
                 elapsed
             })
         });
