@@ -106,6 +106,18 @@ impl Tree {
         let header = ReplyHeader::read(&mut reply).expect("reply header");
         assert_eq!(header.err, 0, "{what}: error reply");
     }
+
+    /// Sends `frames` and returns how long that took; then asserts that the
+    /// last one succeeded.
+    fn timed(&mut self, frames: Vec<Bytes>, what: &str) -> Duration {
+        let start = Instant::now();
+        for f in frames {
+            self.send(f);
+        }
+        let elapsed = start.elapsed();
+        self.assert_ok(what);
+        elapsed
+    }
 }
 
 fn leaf(i: u64) -> String {
@@ -136,12 +148,7 @@ fn bench(c: &mut Criterion) {
                 let frames: Vec<Bytes> = (0..iters)
                     .map(|k| create_frame(format!("/bench/c{}", first + k)))
                     .collect();
-                let start = Instant::now();
-                for f in frames {
-                    tree.send(f);
-                }
-                let elapsed = start.elapsed();
-                tree.assert_ok("create");
+                let elapsed = tree.timed(frames, "create");
                 for k in 0..iters {
                     tree.send(delete_frame(format!("/bench/c{}", first + k)));
                 }
@@ -164,13 +171,7 @@ fn bench(c: &mut Criterion) {
                         frame(OpCode::GetData, &req)
                     })
                     .collect();
-                let start = Instant::now();
-                for f in frames {
-                    tree.send(f);
-                }
-                let elapsed = start.elapsed();
-                tree.assert_ok("getData");
-                elapsed
+                tree.timed(frames, "getData")
             })
         });
         group.bench_function(BenchmarkId::from_parameter("setData 100 B"), |b| {
@@ -186,13 +187,7 @@ fn bench(c: &mut Criterion) {
                         frame(OpCode::SetData, &req)
                     })
                     .collect();
-                let start = Instant::now();
-                for f in frames {
-                    tree.send(f);
-                }
-                let elapsed = start.elapsed();
-                tree.assert_ok("setData");
-                elapsed
+                tree.timed(frames, "setData")
             })
         });
         let folders = tree.n.div_ceil(FANOUT);
@@ -209,13 +204,7 @@ fn bench(c: &mut Criterion) {
                         frame(OpCode::GetChildren, &req)
                     })
                     .collect();
-                let start = Instant::now();
-                for f in frames {
-                    tree.send(f);
-                }
-                let elapsed = start.elapsed();
-                tree.assert_ok("getChildren");
-                elapsed
+                tree.timed(frames, "getChildren")
             })
         });
         group.bench_function(BenchmarkId::from_parameter("delete"), |b| {
@@ -227,12 +216,7 @@ fn bench(c: &mut Criterion) {
                 let frames: Vec<Bytes> = (0..iters)
                     .map(|k| delete_frame(format!("/bench/c{}", first + k)))
                     .collect();
-                let start = Instant::now();
-                for f in frames {
-                    tree.send(f);
-                }
-                let elapsed = start.elapsed();
-                tree.assert_ok("delete");
+                let elapsed = tree.timed(frames, "delete");
                 seq += iters;
                 elapsed
             })
