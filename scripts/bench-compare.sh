@@ -60,6 +60,11 @@ zkc_log "building zkserver and zkbench (release)"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/bench-compare.XXXXXX")"
 [ -n "$out" ] || out="$WORK/results"
 mkdir -p "$out"
+# A reused --out directory must not lend an earlier run's figures to this
+# one: the summary reads every results file present.
+for f in fsync ready rss loaded-ours loaded-ref sync-ours sync-ref memory restart; do
+    rm -f "$out/$f.jsonl"
+done
 STARTED=()   # server dirs we launched; stopped by pid on exit
 stop_all() {
     local d
