@@ -123,19 +123,22 @@ fn worker_threads() -> usize {
 /// watch notifications a write triggers reach their sockets before the
 /// write's reply, in the order the core emitted them, as ZooKeeper sends
 /// them. A one-worker multi-thread runtime runs the most recently woken
-/// task first (its LIFO slot) and so wrote the reply first. More workers,
-/// or `TOKIO_WORKER_THREADS`, give a multi-thread runtime.
+/// task first (its LIFO slot) and so wrote the reply first. More workers
+/// (from the core count, or `TOKIO_WORKER_THREADS` above 1) give a
+/// multi-thread runtime; a value tokio cannot use is left for it to report.
 fn runtime_builder() -> tokio::runtime::Builder {
-    if std::env::var_os("TOKIO_WORKER_THREADS").is_some() {
-        return tokio::runtime::Builder::new_multi_thread();
-    }
-    match worker_threads() {
-        1 => tokio::runtime::Builder::new_current_thread(),
-        n => {
+    let workers = match std::env::var("TOKIO_WORKER_THREADS") {
+        Ok(v) => v.trim().parse::<usize>().ok(),
+        Err(_) => Some(worker_threads()),
+    };
+    match workers {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) if n > 1 => {
             let mut builder = tokio::runtime::Builder::new_multi_thread();
             builder.worker_threads(n);
             builder
         }
+        _ => tokio::runtime::Builder::new_multi_thread(),
     }
 }
 

@@ -353,6 +353,18 @@ impl OurProcess {
     /// `zkserver start-foreground` on it with `ZK_LOG=log_level`, logging to
     /// `root/<name>.log`, and waits (up to 30 s) for `imok`.
     pub fn start(root: &Path, name: &str, cfg_lines: &str, log_level: &str) -> OurProcess {
+        OurProcess::start_with_env(root, name, cfg_lines, log_level, &[])
+    }
+
+    /// [`OurProcess::start`] with extra environment variables for the
+    /// server process.
+    pub fn start_with_env(
+        root: &Path,
+        name: &str,
+        cfg_lines: &str,
+        log_level: &str,
+        env: &[(&str, &str)],
+    ) -> OurProcess {
         let port = free_port();
         let cfg = root.join(format!("{name}.cfg"));
         let text = format!("{cfg_lines}\nclientPort={port}\nclientPortAddress=127.0.0.1\n");
@@ -364,6 +376,7 @@ impl OurProcess {
             .arg("start-foreground")
             .arg(&cfg)
             .env("ZK_LOG", log_level)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
