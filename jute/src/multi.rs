@@ -126,18 +126,107 @@ pub enum OpResult {
 }
 
 impl OpResult {
-    fn op_code(&self) -> i32 {
+    /// The result, borrowed.
+    pub fn as_ref(&self) -> OpResultRef<'_> {
         match self {
-            OpResult::Create { .. } => OpCode::Create.code(),
-            OpResult::Create2 { .. } => OpCode::Create2.code(),
-            OpResult::Delete => OpCode::Delete.code(),
-            OpResult::SetData { .. } => OpCode::SetData.code(),
-            OpResult::Check => OpCode::Check.code(),
-            OpResult::GetChildren { .. } => OpCode::GetChildren.code(),
-            OpResult::GetData { .. } => OpCode::GetData.code(),
-            OpResult::Error { .. } => OpCode::Error.code(),
+            OpResult::Create { path } => OpResultRef::Create { path },
+            OpResult::Create2 { path, stat } => OpResultRef::Create2 { path, stat },
+            OpResult::Delete => OpResultRef::Delete,
+            OpResult::SetData { stat } => OpResultRef::SetData { stat },
+            OpResult::Check => OpResultRef::Check,
+            OpResult::GetChildren { children } => OpResultRef::GetChildren { children },
+            OpResult::GetData { data, stat } => OpResultRef::GetData { data, stat },
+            OpResult::Error { err } => OpResultRef::Error { err: *err },
         }
     }
+}
+
+/// An [`OpResult`] borrowed from wherever its parts are kept, so a server
+/// can write a reply without first copying every path and Stat into a
+/// [`MultiResponse`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpResultRef<'a> {
+    Create {
+        path: &'a String,
+    },
+    Create2 {
+        path: &'a String,
+        stat: &'a Stat,
+    },
+    Delete,
+    SetData {
+        stat: &'a Stat,
+    },
+    Check,
+    GetChildren {
+        children: &'a Vec<String>,
+    },
+    GetData {
+        data: &'a Option<Bytes>,
+        stat: &'a Stat,
+    },
+    Error {
+        err: i32,
+    },
+}
+
+impl OpResultRef<'_> {
+    fn op_code(&self) -> i32 {
+        match self {
+            OpResultRef::Create { .. } => OpCode::Create.code(),
+            OpResultRef::Create2 { .. } => OpCode::Create2.code(),
+            OpResultRef::Delete => OpCode::Delete.code(),
+            OpResultRef::SetData { .. } => OpCode::SetData.code(),
+            OpResultRef::Check => OpCode::Check.code(),
+            OpResultRef::GetChildren { .. } => OpCode::GetChildren.code(),
+            OpResultRef::GetData { .. } => OpCode::GetData.code(),
+            OpResultRef::Error { .. } => OpCode::Error.code(),
+        }
+    }
+
+    /// Writes the result's `MultiHeader` and record.
+    fn write(&self, buf: &mut BytesMut) {
+        let err = if let OpResultRef::Error { err } = self {
+            *err
+        } else {
+            0
+        };
+        MultiHeader {
+            type_: self.op_code(),
+            done: false,
+            err,
+        }
+        .write(buf);
+        match self {
+            OpResultRef::Create { path } => path.write(buf),
+            OpResultRef::Create2 { path, stat } => {
+                path.write(buf);
+                stat.write(buf);
+            }
+            OpResultRef::Delete | OpResultRef::Check => {}
+            OpResultRef::SetData { stat } => stat.write(buf),
+            OpResultRef::GetChildren { children } => children.write(buf),
+            OpResultRef::GetData { data, stat } => {
+                data.write(buf);
+                stat.write(buf);
+            }
+            OpResultRef::Error { err } => err.write(buf),
+        }
+    }
+}
+
+/// Writes a `MultiResponse` body: each result, then the closing
+/// `MultiHeader{-1, true, -1}`.
+pub fn write_results<'a>(results: impl IntoIterator<Item = OpResultRef<'a>>, buf: &mut BytesMut) {
+    for r in results {
+        r.write(buf);
+    }
+    MultiHeader {
+        type_: -1,
+        done: true,
+        err: -1,
+    }
+    .write(buf);
 }
 
 /// A multi or multiRead reply.
@@ -148,40 +237,7 @@ pub struct MultiResponse {
 
 impl Record for MultiResponse {
     fn write(&self, buf: &mut BytesMut) {
-        for r in &self.results {
-            let err = if let OpResult::Error { err } = r {
-                *err
-            } else {
-                0
-            };
-            MultiHeader {
-                type_: r.op_code(),
-                done: false,
-                err,
-            }
-            .write(buf);
-            match r {
-                OpResult::Create { path } => path.write(buf),
-                OpResult::Create2 { path, stat } => {
-                    path.write(buf);
-                    stat.write(buf);
-                }
-                OpResult::Delete | OpResult::Check => {}
-                OpResult::SetData { stat } => stat.write(buf),
-                OpResult::GetChildren { children } => children.write(buf),
-                OpResult::GetData { data, stat } => {
-                    data.write(buf);
-                    stat.write(buf);
-                }
-                OpResult::Error { err } => err.write(buf),
-            }
-        }
-        MultiHeader {
-            type_: -1,
-            done: true,
-            err: -1,
-        }
-        .write(buf);
+        write_results(self.results.iter().map(OpResult::as_ref), buf);
     }
 
     fn read(buf: &mut Bytes) -> Result<Self, JuteError> {

@@ -1,6 +1,7 @@
 //! Reply frames: headers, bodies and watch notifications.
 use super::*;
 use jute::data::Stat;
+use jute::multi::OpResultRef;
 
 pub(super) fn make_frame<F: FnOnce(&mut BytesMut)>(f: F) -> Bytes {
     // Room for a header and a Stat (a setData or create2 reply) at once.
@@ -153,7 +154,7 @@ const MULTI_HEADER_LEN: usize = 4 + 1 + 4;
 const STAT_LEN: usize = 68;
 
 /// The reply to a committed multi: jute's `MultiResponse` of the results,
-/// written straight from them into a buffer sized up front. (Building the
+/// written from borrowed results into a buffer sized up front. (Building the
 /// `MultiResponse` first cloned every path and Stat, and a 128-byte buffer
 /// grew several times for a multi of 10.)
 fn multi_reply(xid: i32, zxid: i64, results: &[TxnResult]) -> Bytes {
@@ -163,6 +164,7 @@ fn multi_reply(xid: i32, zxid: i64, results: &[TxnResult]) -> Bytes {
             .iter()
             .map(|s| MULTI_HEADER_LEN + 4 + s.path.len() + STAT_LEN)
             .sum::<usize>();
+    let no_stat = Stat::default();
     make_frame_sized(size, |b| {
         ReplyHeader {
             xid,
@@ -170,52 +172,25 @@ fn multi_reply(xid: i32, zxid: i64, results: &[TxnResult]) -> Bytes {
             err: ErrorCode::Ok.code(),
         }
         .write(b);
-        for s in results {
-            write_multi_result(s, b);
-        }
-        MultiHeader {
-            type_: -1,
-            done: true,
-            err: -1,
-        }
-        .write(b);
+        jute::multi::write_results(results.iter().map(|s| op_result(s, &no_stat)), b);
     })
 }
 
-/// One result of a multi, as `MultiResponse` writes its `OpResult`.
-fn write_multi_result(s: &TxnResult, b: &mut BytesMut) {
-    let header = |type_: OpCode, err: i32, b: &mut BytesMut| {
-        MultiHeader {
-            type_: type_.code(),
-            done: false,
-            err,
-        }
-        .write(b)
-    };
-    let stat = |b: &mut BytesMut| match &s.stat {
-        Some(stat) => stat.write(b),
-        None => Stat::default().write(b),
-    };
+/// A sub-txn's result as the `OpResult` a multi reply carries.
+fn op_result<'a>(s: &'a TxnResult, no_stat: &'a Stat) -> OpResultRef<'a> {
+    let stat = s.stat.as_ref().unwrap_or(no_stat);
     match OpCode::from_i32(s.type_) {
-        Some(OpCode::Check) => header(OpCode::Check, 0, b),
-        Some(OpCode::Create) => {
-            header(OpCode::Create, 0, b);
-            s.path.write(b);
-        }
+        Some(OpCode::Check) => OpResultRef::Check,
+        Some(OpCode::Create) => OpResultRef::Create { path: &s.path },
         Some(OpCode::Create2 | OpCode::CreateTtl | OpCode::CreateContainer) => {
-            header(OpCode::Create2, 0, b);
-            s.path.write(b);
-            stat(b);
+            OpResultRef::Create2 {
+                path: &s.path,
+                stat,
+            }
         }
-        Some(OpCode::Delete | OpCode::DeleteContainer) => header(OpCode::Delete, 0, b),
-        Some(OpCode::SetData) => {
-            header(OpCode::SetData, 0, b);
-            stat(b);
-        }
-        _ => {
-            header(OpCode::Error, s.err, b);
-            s.err.write(b);
-        }
+        Some(OpCode::Delete | OpCode::DeleteContainer) => OpResultRef::Delete,
+        Some(OpCode::SetData) => OpResultRef::SetData { stat },
+        _ => OpResultRef::Error { err: s.err },
     }
 }
 
